@@ -1,0 +1,1 @@
+"""Dataset ingestion, normalisation, static descriptors and pitfall findings."""

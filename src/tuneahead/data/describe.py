@@ -1,0 +1,143 @@
+"""`describe`: data-only analysis — static descriptors and pitfall findings, no model run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tuneahead.data.findings import Finding, find_pitfalls
+from tuneahead.data.render import resolve_template
+from tuneahead.data.stats import DatasetStats, gather_stats
+from tuneahead.data.tokenizer import resolve_tokenizer
+from tuneahead.errors import InputError
+from tuneahead.recipe.model import Recipe
+
+PathLike = str | Path
+
+
+@dataclass
+class DescribeResult:
+    descriptors: dict[str, float]
+    findings: list[Finding]
+    tokenizer: dict[str, object]
+    tokenizer_note: str | None
+    train_report: object  # IngestReport
+    eval_report: object | None
+    max_seq_length: int
+    max_seq_length_source: str  # "recipe" or "default"
+    loss_on: str
+    recipe: Recipe | None
+    seconds: float
+    stats: DatasetStats = field(repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        from tuneahead.features.catalogue import spec
+
+        return {
+            "descriptors": {
+                name: {"value": value, "unit": spec(name).unit, "group": spec(name).group}
+                for name, value in self.descriptors.items()
+            },
+            "findings": [f.to_dict() for f in self.findings],
+            "tokenizer": {**self.tokenizer, "note": self.tokenizer_note},
+            "data": _report_dict(self.train_report),
+            "eval_data": _report_dict(self.eval_report) if self.eval_report is not None else None,
+            "max_seq_length": self.max_seq_length,
+            "max_seq_length_source": self.max_seq_length_source,
+            "loss_on": self.loss_on,
+            "recipe": self.recipe.model_dump(mode="json") if self.recipe else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _report_dict(report: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(report) if is_dataclass(report) else dict(vars(report))
+
+
+def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) -> list[str]:
+    if explicit:
+        return [str(p) for p in ([explicit] if isinstance(explicit, str | Path) else explicit)]
+    return [d.path for d in from_recipe]
+
+
+def describe(
+    data: Sequence[PathLike] | PathLike | None = None,
+    *,
+    eval_data: Sequence[PathLike] | PathLike | None = None,
+    recipe: Recipe | None = None,
+    tokenizer: str | None = None,
+    model: str | None = None,
+    data_format: str = "auto",
+    skip_invalid: bool = False,
+    base_perplexity: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> DescribeResult:
+    """Describe a training set (and optional eval set) under an optional recipe.
+
+    Paths default to the recipe's datasets; the tokenizer to the recipe model's own when it is on
+    disk, else the bundled default (the result says which). Nothing is downloaded.
+    """
+    from tuneahead.data.load import IngestReport, iter_examples
+    from tuneahead.models.config import model_config
+
+    started = time.perf_counter()
+    train_paths = _paths(data, recipe.datasets if recipe else [])
+    if not train_paths:
+        raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
+    eval_paths = _paths(eval_data, recipe.eval_datasets if recipe else [])
+    if recipe is not None and data_format == "auto" and not data and recipe.datasets:
+        data_format = recipe.datasets[0].format
+
+    model_ref = model or (recipe.base_model if recipe else None)
+    bundle, note = resolve_tokenizer(tokenizer=tokenizer or (recipe.tokenizer if recipe else None), model=model_ref)
+    recipe_template = recipe.chat_template if recipe else None
+    template = resolve_template(bundle, recipe_template)
+    max_len = recipe.max_seq_length if recipe else Recipe.model_fields["max_seq_length"].default
+    loss_on = recipe.loss_on if recipe else "completion"
+
+    train_report = IngestReport()
+    eval_report = IngestReport() if eval_paths else None
+    stats = gather_stats(
+        iter_examples(train_paths, format=data_format, skip_invalid=skip_invalid, report=train_report),
+        bundle=bundle,
+        template=template,
+        template_from_user_or_model=bool(recipe_template or bundle.chat_template),
+        max_seq_length=max_len,
+        loss_on=loss_on,
+        eval_examples=(
+            iter_examples(eval_paths, format="auto", skip_invalid=skip_invalid, report=eval_report)
+            if eval_paths
+            else None
+        ),
+        seed=recipe.seed if recipe else 0,
+        progress=progress,
+    )
+    stats.recipe = recipe
+    stats.model_config = model_config(model_ref)
+    if base_perplexity and model_ref:
+        from tuneahead.probe.perplexity import completion_perplexity
+
+        stats.base_perplexity = completion_perplexity(model_ref, stats.sample_examples, bundle, template, max_len)
+
+    from tuneahead.features.catalogue import compute_all
+
+    descriptors = compute_all("static", stats)
+    findings = find_pitfalls(stats, descriptors)
+    return DescribeResult(
+        descriptors=descriptors,
+        findings=findings,
+        tokenizer=bundle.describe(),
+        tokenizer_note=note,
+        train_report=train_report,
+        eval_report=eval_report,
+        max_seq_length=max_len,
+        max_seq_length_source="recipe" if recipe else "default",
+        loss_on=loss_on,
+        recipe=recipe,
+        seconds=time.perf_counter() - started,
+        stats=stats,
+    )

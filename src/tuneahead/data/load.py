@@ -1,0 +1,167 @@
+"""Load a dataset from local files and folders as normalised `Example`s, streaming.
+
+    examples, report = load_examples("data/train.jsonl")
+    for example in iter_examples(["a.jsonl", "more/"], format="alpaca", skip_invalid=True, report=report):
+        ...
+
+The format is detected per file from the first row that normalises cleanly (or forced with
+`format=`); every later row of that file must fit it. Invalid rows raise a `DataError` naming the
+file, line and field, or with `skip_invalid=True` are counted in the `IngestReport` (each row read is
+either an example or counted invalid: nothing is lost silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from tuneahead.data.example import Example
+from tuneahead.data.formats import detect_format, normalize, resolve_format, undetectable
+from tuneahead.data.readers import SUPPORTED_EXTENSIONS, DataFile, PathLike, discover_files, iter_file_rows
+from tuneahead.errors import DataError, EmptyDatasetError, Location
+
+
+@dataclass
+class IngestReport:
+    """What a load read and what it made of it."""
+
+    MAX_SAMPLES: ClassVar[int] = 20
+
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    examples: int = 0
+    invalid: int = 0
+    invalid_samples: list[dict[str, Any]] = field(default_factory=list)  # first MAX_SAMPLES: location, reason
+    format: str = ""  # the format of every example, "mixed" when files differ, "" when none was read
+    format_counts: dict[str, int] = field(default_factory=dict)  # examples per source format
+    skipped_files: list[str] = field(default_factory=list)  # files in folders with unsupported extensions
+    stopped_at_limit: bool = False  # True when `limit` ended the read before the data did
+
+    def record_invalid(self, error: DataError) -> None:
+        self.invalid += 1
+        if len(self.invalid_samples) < self.MAX_SAMPLES:
+            self.invalid_samples.append(
+                {
+                    "location": str(error.location) if error.location else "",
+                    "reason": error.message,
+                }
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iter_examples(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    format: str = "auto",
+    skip_invalid: bool = False,
+    report: IngestReport | None = None,
+    limit: int | None = None,
+) -> Iterator[Example]:
+    """Stream normalised examples from files and folders (JSONL, JSON, CSV/TSV, Parquet, .gz text).
+
+    Paths and the format name are checked now (DataError for a missing path or unsupported file);
+    rows are read lazily as the iterator is consumed. `report`, when given, is filled in as rows are
+    read. Raises EmptyDatasetError when the data is exhausted without one valid example.
+    """
+    forced = resolve_format(format)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of examples, got {limit}")
+    files, skipped = discover_files(paths)
+    report = report if report is not None else IngestReport()
+    report.files = [f.label for f in files]
+    report.skipped_files = skipped
+    if not files:
+        raise EmptyDatasetError(
+            f"no data files found in {_describe(paths)}",
+            hint="supported extensions: " + ", ".join(SUPPORTED_EXTENSIONS),
+        )
+    return _generate(files, forced, skip_invalid, report, limit, paths)
+
+
+def load_examples(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    format: str = "auto",
+    skip_invalid: bool = False,
+    limit: int | None = None,
+) -> tuple[list[Example], IngestReport]:
+    """All examples in memory, with the report. For data that fits in memory; prefer `iter_examples`."""
+    report = IngestReport()
+    examples = list(
+        iter_examples(paths, format=format, skip_invalid=skip_invalid, report=report, limit=limit)
+    )
+    return examples, report
+
+
+def _generate(
+    files: list[DataFile],
+    forced: str | None,
+    skip_invalid: bool,
+    report: IngestReport,
+    limit: int | None,
+    paths: PathLike | Sequence[PathLike],
+) -> Iterator[Example]:
+    def on_row_error(error: DataError) -> None:  # rows the reader could not even parse
+        report.rows_read += 1
+        report.record_invalid(error)
+
+    for data_file in files:
+        fmt = forced
+        detected_at: Location | None = None
+        for location, row in iter_file_rows(data_file, on_error=on_row_error if skip_invalid else None):
+            report.rows_read += 1
+            try:
+                row_format = fmt or detect_format(row)
+                if row_format is None:
+                    raise undetectable(row, location)
+                example = normalize(row, row_format, f"{data_file.name}:{location.ref}", location)
+            except DataError as error:
+                if detected_at is not None and error.hint is None and detect_format(row) != fmt:
+                    error.hint = (
+                        f"format '{fmt}' was detected from {detected_at}; "
+                        "if rows differ in format, split them into files or set the format explicitly"
+                    )
+                if not skip_invalid:
+                    raise
+                report.record_invalid(error)
+                continue
+            if fmt is None:  # lock this file's format on its first valid row
+                fmt, detected_at = row_format, location
+            _count(report, example.source_format)
+            yield example
+            if limit is not None and report.examples >= limit:
+                report.stopped_at_limit = True
+                return
+
+    if report.examples == 0:
+        if report.rows_read == 0:
+            message = f"no rows found in {_describe(paths)} ({len(files)} file(s) read)"
+        else:
+            first = report.invalid_samples[0] if report.invalid_samples else None
+            message = f"no valid example in {_describe(paths)}: {report.rows_read} row(s) read, all invalid"
+            if first:
+                message += f"; first problem: {first['location']}: {first['reason']}"
+        raise EmptyDatasetError(message)
+
+
+def _count(report: IngestReport, source_format: str) -> None:
+    report.examples += 1
+    counts = report.format_counts
+    counts[source_format] = counts.get(source_format, 0) + 1
+    if not report.format:
+        report.format = source_format
+    elif report.format != source_format:
+        report.format = "mixed"
+
+
+def _describe(paths: PathLike | Sequence[PathLike]) -> str:
+    items = [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else list(paths)  # type: ignore[arg-type]
+    names = [str(p) for p in items]
+    return (
+        names[0]
+        if len(names) == 1
+        else f"{len(names)} paths ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+    )

@@ -1,0 +1,385 @@
+"""One streaming pass over a dataset that gathers everything the static descriptors need.
+
+Descriptors are small pure functions of `DatasetStats` (see `descriptors.py`); the expensive work
+(rendering, tokenizing, hashing, MinHash) happens once here, batch by batch, so a dataset larger
+than memory can be described: per example we keep a few integers and 64-bit hashes, never text.
+
+The eval set, when given, is gathered first so that each training example can be checked against
+it on the fly (exact, near-duplicate and long n-gram overlap = leakage).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+
+from tuneahead.data.example import Example
+from tuneahead.data.render import Tokenized, tokenize_batch
+from tuneahead.data.tokenizer import TokenizerBundle
+
+NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shingles
+NUM_PERM = 64
+SHINGLE = 5
+LEAK_NGRAM = 8  # words; shorter texts use their whole word sequence as one gram
+NGRAM_LEAK_SHARE = 0.9  # an eval example is leaked when >= 90 % of its n-grams occur in train
+TEXT_SAMPLE = 5000  # examples kept (reservoir) for diversity measures and perplexity
+MAX_IDS = 8  # example ids kept as evidence per finding
+BATCH = 2048
+
+_WS = re.compile(r"\s+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# "Special" characters: neither letters/digits, whitespace nor ordinary punctuation.
+_SPECIAL = re.compile(r"[^\w\s.,;:!?'\"()\[\]{}\-/]")
+_WORD = re.compile(r"\w+")
+
+
+def normalise(text: str) -> str:
+    return _WS.sub(" ", text.strip().lower())
+
+
+def _hash(text: str) -> int:
+    # Python's string hash is salted per process but stable within one, which is all the set
+    # lookups here need; 64 bits keep collisions negligible at millions of rows.
+    return hash(text)
+
+
+def _shingle_hashes(text: str) -> np.ndarray:
+    """Hashes of the character 5-grams of normalised text, vectorised (polynomial rolling hash)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if codes.size < SHINGLE:
+        codes = np.pad(codes, (0, SHINGLE - codes.size))
+    n = codes.size - SHINGLE + 1
+    h = np.zeros(n, dtype=np.uint64)
+    for k in range(SHINGLE):  # wrap-around multiplication mod 2**64 is intended
+        h = h * np.uint64(1_000_003) + codes[k : k + n]
+    return np.unique((h >> np.uint64(32)) ^ (h & np.uint64(0xFFFFFFFF)))
+
+
+class _MinHasher:
+    def __init__(self) -> None:
+        from datasketch import MinHash, MinHashLSH
+
+        self._minhash = MinHash
+        # Permutations are drawn once and shared: re-drawing them per signature dominates the cost.
+        proto = MinHash(num_perm=NUM_PERM, seed=1)
+        self._permutations, self._scheme = proto.permutations, proto.scheme
+        self.lsh = MinHashLSH(threshold=NEAR_DUP_THRESHOLD, num_perm=NUM_PERM)
+        self.signatures: dict[int, object] = {}
+
+    def signature(self, text: str):
+        m = self._minhash(num_perm=NUM_PERM, hashfunc=int, permutations=self._permutations, scheme=self._scheme)
+        m.update_batch(_shingle_hashes(text))
+        return m
+
+    def near(self, sig) -> list[int]:
+        """Indexed rows whose estimated Jaccard with `sig` reaches the threshold."""
+        return [k for k in self.lsh.query(sig) if sig.jaccard(self.signatures[k]) >= NEAR_DUP_THRESHOLD]
+
+    def add(self, key: int, sig) -> None:
+        self.lsh.insert(key, sig, check_duplication=False)
+        self.signatures[key] = sig
+
+
+def _word_ngrams(text: str) -> set[int]:
+    words = _WORD.findall(text)
+    if len(words) <= LEAK_NGRAM:
+        return {_hash(" ".join(words))} if words else set()
+    return {_hash(" ".join(words[i : i + LEAK_NGRAM])) for i in range(len(words) - LEAK_NGRAM + 1)}
+
+
+@dataclass
+class LengthStats:
+    """Per-example token counts, kept as compact arrays."""
+
+    total: list[int] = field(default_factory=list)
+    completion: list[int] = field(default_factory=list)
+    loss: list[int] = field(default_factory=list)
+    completion_kept: list[int] = field(default_factory=list)  # answer tokens within max length
+    loss_kept: list[int] = field(default_factory=list)
+    eos_target: list[bool] = field(default_factory=list)  # EOS is a loss-bearing token (kept)
+
+    def add(self, tok: Tokenized, max_len: int, eos_id: int | None) -> None:
+        ids, comp, loss = tok.input_ids, tok.completion_mask, tok.loss_mask
+        self.total.append(tok.length)
+        self.completion.append(int(comp.sum()))
+        self.loss.append(int(loss.sum()))
+        kept_loss = loss[:max_len]
+        self.completion_kept.append(int(comp[:max_len].sum()))
+        self.loss_kept.append(int(kept_loss.sum()))
+        self.eos_target.append(eos_id is not None and bool((ids[:max_len][kept_loss] == eos_id).any()))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "total": np.asarray(self.total, dtype=np.int64),
+            "completion": np.asarray(self.completion, dtype=np.int64),
+            "loss": np.asarray(self.loss, dtype=np.int64),
+            "completion_kept": np.asarray(self.completion_kept, dtype=np.int64),
+            "loss_kept": np.asarray(self.loss_kept, dtype=np.int64),
+            "eos_target": np.asarray(self.eos_target, dtype=bool),
+        }
+
+
+@dataclass
+class SideStats:
+    """What is known about one side (train or eval) after the pass."""
+
+    n: int
+    ids: list[str]  # example ids, index-aligned with the arrays (needed for evidence)
+    lengths: dict[str, np.ndarray]
+    chars: int
+    non_ascii_chars: int
+    special_chars: int
+    chat_share: float
+
+    def id_of(self, index: int) -> str:
+        return self.ids[index]
+
+
+@dataclass
+class DatasetStats:
+    """Everything descriptors and findings read. Produced by `gather_stats`."""
+
+    train: SideStats
+    eval: SideStats | None
+    max_seq_length: int
+    loss_on: str
+    tokenizer_info: dict[str, object]
+    template_present: bool  # the tokenizer or recipe provides a chat template (else ChatML fallback)
+    template_has_generation_tags: bool
+    pad_equals_eos: bool
+    # duplication (train)
+    exact_dup_ids: list[str]
+    exact_dup_count: int
+    near_dup_ids: list[str]
+    near_dup_count: int
+    dup_prompt_count: int
+    conflict_count: int
+    conflict_ids: list[str]
+    # answers (train)
+    answer_counts: Counter
+    answer_texts: dict[int, str]
+    # leakage (eval vs train)
+    eval_exact_leaks: list[int]
+    eval_near_leaks: list[int]
+    eval_prompt_leaks: list[int]
+    eval_ngram_overlap: list[float]
+    eval_ngram_leaks: list[int]
+    # diversity (sample)
+    sample_texts: list[str]
+    sample_completions: list[str]
+    sample_examples: list[Example]
+    # filled in by the caller when a recipe / model is known
+    recipe: object | None = None
+    model_config: dict | None = None
+    base_perplexity: tuple[float, float] | None = None
+
+    def leaked_eval_ids(self, indices: list[int], k: int = MAX_IDS) -> list[str]:
+        assert self.eval is not None
+        return [self.eval.id_of(i) for i in indices[:k]]
+
+
+def _batches(examples: Iterable[Example], size: int = BATCH) -> Iterator[list[Example]]:
+    it = iter(examples)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class _Side:
+    """Accumulator for one dataset side."""
+
+    def __init__(self, bundle: TokenizerBundle, template: str, loss_on: str, max_len: int, seed: int) -> None:
+        self.bundle, self.template, self.loss_on, self.max_len = bundle, template, loss_on, max_len
+        self.eos_id = bundle.eos_id
+        self.ids: list[str] = []
+        self.lengths = LengthStats()
+        self.chars = self.non_ascii = self.special = self.chat = 0
+        self.rng = random.Random(seed)
+        self.sample: list[Example] = []
+
+    def add_batch(self, batch: list[Example]) -> list[Tokenized]:
+        toks = tokenize_batch(batch, self.bundle, self.template, self.loss_on)
+        for ex, tok in zip(batch, toks):
+            self.lengths.add(tok, self.max_len, self.eos_id)
+            self._reservoir(ex)
+            self.ids.append(ex.id)
+            self.chat += ex.is_chat
+        return toks
+
+    def count_chars(self, text: str) -> None:
+        self.chars += len(text)
+        if not text.isascii():
+            self.non_ascii += len(_NON_ASCII.findall(text))
+        self.special += len(_SPECIAL.findall(text))
+
+    def _reservoir(self, ex: Example) -> None:
+        n = len(self.ids)
+        if len(self.sample) < TEXT_SAMPLE:
+            self.sample.append(ex)
+        else:
+            j = self.rng.randrange(n + 1)
+            if j < TEXT_SAMPLE:
+                self.sample[j] = ex
+
+    def finish(self) -> SideStats:
+        n = len(self.ids)
+        return SideStats(
+            n=n,
+            ids=self.ids,
+            lengths=self.lengths.arrays(),
+            chars=self.chars,
+            non_ascii_chars=self.non_ascii,
+            special_chars=self.special,
+            chat_share=self.chat / n if n else math.nan,
+        )
+
+
+def gather_stats(
+    train: Iterable[Example],
+    *,
+    bundle: TokenizerBundle,
+    template: str,
+    template_from_user_or_model: bool,
+    max_seq_length: int,
+    loss_on: str,
+    eval_examples: Iterable[Example] | None = None,
+    seed: int = 0,
+    progress: callable | None = None,
+) -> DatasetStats:
+    """Stream `train` (and `eval_examples`) once and return the gathered statistics.
+
+    `progress(n)` is called after each batch with the number of train examples seen so far.
+    """
+    hasher = _MinHasher()
+
+    # ---- eval side first: index it so train rows can be checked against it ----
+    eval_side: _Side | None = None
+    eval_exact: dict[int, list[int]] = {}
+    eval_prompt: dict[int, list[int]] = {}
+    eval_ngrams: dict[int, list[int]] = {}
+    eval_ngram_count: list[int] = []
+    eval_lsh: _MinHasher | None = None
+    if eval_examples is not None:
+        eval_side = _Side(bundle, template, loss_on, max_seq_length, seed + 1)
+        eval_lsh = _MinHasher()
+        for batch in _batches(eval_examples):
+            eval_side.add_batch(batch)
+            for ex in batch:
+                i = len(eval_ngram_count)
+                full = normalise(ex.content_text())
+                eval_side.count_chars(ex.full_text())
+                eval_exact.setdefault(_hash(full), []).append(i)
+                eval_prompt.setdefault(_hash(normalise(ex.prompt_text())), []).append(i)
+                grams = _word_ngrams(full)
+                eval_ngram_count.append(len(grams))
+                for g in grams:
+                    eval_ngrams.setdefault(g, []).append(i)
+                eval_lsh.add(i, eval_lsh.signature(full))
+    eval_found_grams: dict[int, set[int]] = {}
+    exact_leaks: set[int] = set()
+    near_leaks: set[int] = set()
+    prompt_leaks: set[int] = set()
+
+    # ---- train side ----
+    side = _Side(bundle, template, loss_on, max_seq_length, seed)
+    seen_full: set[int] = set()
+    exact_ids: list[str] = []
+    exact_count = 0
+    near_ids: list[str] = []
+    near_count = 0
+    prompt_answer: dict[int, int] = {}  # prompt hash -> first answer hash
+    prompt_conflicted: set[int] = set()
+    prompt_of_row: list[int] = []
+    answers: Counter = Counter()
+    answer_texts: dict[int, str] = {}
+    row = 0
+    for batch in _batches(train):
+        side.add_batch(batch)
+        for ex in batch:
+            raw_full = ex.full_text()
+            side.count_chars(raw_full)
+            full = normalise(ex.content_text())
+            full_h = _hash(full)
+            prompt_h = _hash(normalise(ex.prompt_text()))
+            answer = normalise(ex.completion_text())
+            answer_h = _hash(answer)
+            answers[answer_h] += 1
+            if answer_h not in answer_texts:
+                answer_texts[answer_h] = answer[:120]
+            # conflicting labels: same prompt, different answer
+            prompt_of_row.append(prompt_h)
+            first = prompt_answer.setdefault(prompt_h, answer_h)
+            if first != answer_h:
+                prompt_conflicted.add(prompt_h)
+            # duplicates: exact first, else near (MinHash LSH against earlier rows)
+            if full_h in seen_full:
+                exact_count += 1
+                if len(exact_ids) < MAX_IDS:
+                    exact_ids.append(ex.id)
+                sig = None
+            else:
+                seen_full.add(full_h)
+                sig = hasher.signature(full)
+                if hasher.near(sig):
+                    near_count += 1
+                    if len(near_ids) < MAX_IDS:
+                        near_ids.append(ex.id)
+                hasher.add(row, sig)
+            # leakage: this train row against the indexed eval set
+            if eval_lsh is not None:
+                exact_leaks.update(eval_exact.get(full_h, ()))
+                prompt_leaks.update(eval_prompt.get(prompt_h, ()))
+                near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
+                for g in _word_ngrams(full):
+                    for j in eval_ngrams.get(g, ()):
+                        eval_found_grams.setdefault(j, set()).add(g)
+            row += 1
+        if progress is not None:
+            progress(row)
+
+    prompt_counts = Counter(prompt_of_row)
+    dup_prompt_rows = sum(c for c in prompt_counts.values() if c > 1)
+    conflict_rows = [i for i, p in enumerate(prompt_of_row) if p in prompt_conflicted]
+    train_stats = side.finish()
+
+    overlap: list[float] = []
+    ngram_leaks: list[int] = []
+    for j, total in enumerate(eval_ngram_count):
+        share = len(eval_found_grams.get(j, ())) / total if total else 0.0
+        overlap.append(share)
+        if total and share >= NGRAM_LEAK_SHARE:
+            ngram_leaks.append(j)
+
+    return DatasetStats(
+        train=train_stats,
+        eval=eval_side.finish() if eval_side is not None else None,
+        max_seq_length=max_seq_length,
+        loss_on=loss_on,
+        tokenizer_info=bundle.describe(),
+        template_present=template_from_user_or_model,
+        template_has_generation_tags="{% generation %}" in template or "{%- generation %}" in template,
+        pad_equals_eos=bundle.pad_equals_eos,
+        exact_dup_ids=exact_ids,
+        exact_dup_count=exact_count,
+        near_dup_ids=near_ids,
+        near_dup_count=near_count,
+        dup_prompt_count=dup_prompt_rows,
+        conflict_count=len(conflict_rows),
+        conflict_ids=[train_stats.id_of(i) for i in conflict_rows[:MAX_IDS]],
+        answer_counts=answers,
+        answer_texts=answer_texts,
+        eval_exact_leaks=sorted(exact_leaks),
+        eval_near_leaks=sorted(near_leaks | exact_leaks),
+        eval_prompt_leaks=sorted(prompt_leaks),
+        eval_ngram_overlap=overlap,
+        eval_ngram_leaks=ngram_leaks,
+        sample_texts=[e.full_text() for e in side.sample],
+        sample_completions=[e.completion_text() for e in side.sample],
+        sample_examples=list(side.sample),
+    )

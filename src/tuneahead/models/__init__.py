@@ -1,0 +1,1 @@
+"""Model resolution, configs and parameter counting (weights are loaded by the probe layer)."""

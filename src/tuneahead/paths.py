@@ -1,0 +1,15 @@
+"""Where TuneAhead keeps caches (converted GGUF models, tokenizers). Override with TUNEAHEAD_CACHE."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("TUNEAHEAD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tuneahead"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
