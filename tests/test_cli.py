@@ -78,3 +78,12 @@ def test_missing_input_is_an_input_error(args) -> None:
 
 def test_unknown_option_is_a_usage_error() -> None:
     assert cli("describe", "--no-such-flag").returncode == ExitCode.USAGE
+
+
+def test_demo_runs_on_the_bundled_recipe() -> None:
+    result = cli("demo", "--json")
+    assert result.returncode == ExitCode.OK, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["recipe"]["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert payload["max_seq_length_source"] == "recipe"
+    assert {"eval_leakage", "truncation"} <= {f["code"] for f in payload["findings"]}

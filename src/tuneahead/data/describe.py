@@ -29,6 +29,7 @@ class DescribeResult:
     max_seq_length_source: str  # "recipe" or "default"
     loss_on: str
     recipe: Recipe | None
+    recipe_warnings: list[str]
     seconds: float
     stats: DatasetStats = field(repr=False)
 
@@ -48,6 +49,7 @@ class DescribeResult:
             "max_seq_length_source": self.max_seq_length_source,
             "loss_on": self.loss_on,
             "recipe": self.recipe.model_dump(mode="json") if self.recipe else None,
+            "recipe_warnings": self.recipe_warnings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -83,6 +85,7 @@ def describe(
     """
     from tuneahead.data.load import IngestReport, iter_examples
     from tuneahead.models.config import model_config
+    from tuneahead.recipe.diagnostics import recipe_warnings
 
     started = time.perf_counter()
     train_paths = _paths(data, recipe.datasets if recipe else [])
@@ -138,6 +141,7 @@ def describe(
         max_seq_length_source="recipe" if recipe else "default",
         loss_on=loss_on,
         recipe=recipe,
+        recipe_warnings=recipe_warnings(recipe) if recipe else [],
         seconds=time.perf_counter() - started,
         stats=stats,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -26,7 +27,7 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def render_describe(console: Console, result, *, show_all: bool = False) -> None:
     rep = result.train_report
     lines = [
-        f"[bold]data[/]: {', '.join(rep.files)}  ({rep.examples:,} examples, format {rep.format})",
+        f"[bold]data[/]: {escape(', '.join(rep.files))}  ({rep.examples:,} examples, format {rep.format})",
     ]
     if rep.invalid:
         lines.append(f"[yellow]skipped {rep.invalid:,} invalid rows[/] (see --json for samples)")
@@ -37,6 +38,10 @@ def render_describe(console: Console, result, *, show_all: bool = False) -> None
     lines.append(f"[bold]tokenizer[/]: {tok['name']}")
     if result.tokenizer_note:
         lines.append(f"  [dim]{result.tokenizer_note}[/]")
+    if result.recipe is not None:
+        src = result.recipe.source
+        lines.append(f"[bold]recipe[/]: {escape(src.path or '(in memory)')} ({src.framework})")
+        lines.extend(f"  [yellow]{escape(w)}[/]" for w in result.recipe_warnings)
     source = "from the recipe" if result.max_seq_length_source == "recipe" else "default; pass --recipe to use yours"
     lines.append(f"[bold]max_seq_length[/]: {result.max_seq_length} ({source});  [bold]loss on[/]: {result.loss_on}")
     console.print(Panel("\n".join(lines), title="tuneahead describe", expand=False))
@@ -57,7 +62,8 @@ def render_describe(console: Console, result, *, show_all: bool = False) -> None
     console.print(f"[bold]Findings[/] ({len(result.findings)})")
     for f in result.findings:
         style = SEVERITY_STYLE[f.severity]
-        body = f"{f.evidence}\n[bold]fix[/]: {f.fix}"
+        body = f"{escape(f.evidence)}\n[bold]fix[/]: {escape(f.fix)}"
         if f.example_ids:
-            body += f"\n[dim]examples: {', '.join(f.example_ids)}[/]"
-        console.print(Panel(body, title=f"[{style}]{f.severity.upper()}[/] {f.title}", title_align="left", expand=True))
+            body += f"\n[dim]examples: {escape(', '.join(f.example_ids))}[/]"
+        title = f"[{style}]{f.severity.upper()}[/] {escape(f.title)}"
+        console.print(Panel(body, title=title, title_align="left", expand=True))
