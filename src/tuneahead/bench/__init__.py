@@ -1,0 +1,1 @@
+"""TuneBench: task families, scenario generator, campaign runner (real fine-tuning runs)."""

@@ -1,0 +1,145 @@
+"""Campaigns: plan many runs, execute them with an executor, record each finished run once.
+
+Resumable by construction: tasks are planned deterministically from the spec (same spec -> same
+run ids and seeds), enqueued idempotently, and a run is written together with its task's "done"
+status in one transaction. Restarting after any interruption re-plans, skips what is done, and
+re-runs only what had not finished.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tuneahead.bench.executors import Executor, TaskOutcome, make_executor
+from tuneahead.errors import InputError, Location
+from tuneahead.store.sqlite import RunRecord, RunStore
+
+DEFAULT_RUN_FN = "tuneahead.bench.runner:execute_task"
+
+
+class CampaignSpec(BaseModel):
+    """What a campaign runs. Paths are relative to the spec file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    runs: int = Field(gt=0)
+    seed: int = 0
+    store: str = "runs.db"
+    work_dir: str = "campaign-work"
+    models: list[str] = Field(default_factory=lambda: ["tiny-0.2m", "tiny-1m"])
+    families: list[str] | None = None  # None: every registered family
+    run_fn: str = DEFAULT_RUN_FN  # "module:function" taking (run_id, payload) -> RunRecord
+    options: dict[str, Any] = Field(default_factory=dict)  # passed to run_fn (probe steps, eval cadence, ...)
+    max_attempts: int = Field(2, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+    executor: str = "local"
+    base_dir: str = "."  # set from the spec file's folder
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def plan(self) -> dict[str, dict[str, Any]]:
+        """Deterministic task list: run id -> payload (the run function derives everything from it)."""
+        width = max(5, len(str(self.runs)))
+        return {
+            f"{self.name}-{i:0{width}d}": {
+                "campaign": self.name,
+                "index": i,
+                "seed": self.seed * 1_000_003 + i,
+                "models": self.models,
+                "families": self.families,
+                "work_dir": str(self.resolve(self.work_dir)),
+                "options": self.options,
+            }
+            for i in range(self.runs)
+        }
+
+
+def load_spec(path: str | Path) -> CampaignSpec:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read campaign spec: {exc.strerror}", Location(file=str(path))) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputError(f"invalid YAML: {exc}", Location(file=str(path), line=None if line is None else line + 1))
+    if not isinstance(data, dict):
+        raise InputError("a campaign spec is a mapping of keys", Location(file=str(path)))
+    try:
+        return CampaignSpec(**{"base_dir": str(path.parent), **data})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(err["msg"], Location(file=str(path), field=field)) from None
+
+
+def resolve_run_fn(dotted: str) -> Callable[[str, dict], RunRecord]:
+    module, _, name = dotted.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"cannot import run function {dotted!r}: {exc}", Location(field="run_fn")) from None
+
+
+def run_campaign(
+    spec: CampaignSpec,
+    *,
+    workers: int = 2,
+    executor: Executor | None = None,
+    on_outcome: Callable[[TaskOutcome, dict[str, int]], None] | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
+    """Run every task not yet done. Returns the final task counts.
+
+    `on_outcome(outcome, counts)` is called after each finished task (for progress bars);
+    `limit` stops after that many tasks have finished in this invocation (tests, smoke runs).
+    """
+    store = RunStore(spec.resolve(spec.store))
+    try:
+        store.enqueue(spec.name, spec.plan())
+        executor = executor or make_executor(spec.executor, workers, spec.threads_per_worker)
+        fn = resolve_run_fn(spec.run_fn)
+        finished = 0
+        try:
+            # Each pass retries what failed in the previous one, up to max_attempts per task.
+            for _ in range(spec.max_attempts):
+                todo = _pending(store, spec)
+                if limit is not None:
+                    todo = todo[: max(0, limit - finished)]
+                if not todo:
+                    break
+                for outcome in executor.map_unordered(fn, todo):
+                    _record(store, spec, outcome)
+                    finished += outcome.error is None
+                    if on_outcome is not None:
+                        on_outcome(outcome, store.task_counts(spec.name))
+        finally:
+            executor.shutdown()
+        return store.task_counts(spec.name)
+    finally:
+        store.close()
+
+
+def _pending(store: RunStore, spec: CampaignSpec) -> list[tuple[str, dict[str, Any]]]:
+    eligible = store.pending_tasks(spec.name, spec.max_attempts)
+    return [(run_id, payload) for run_id, payload in spec.plan().items() if run_id in eligible]
+
+
+def _record(store: RunStore, spec: CampaignSpec, outcome: TaskOutcome) -> None:
+    if outcome.error is not None:
+        if not outcome.innocent:
+            store.charge_attempt(spec.name, outcome.run_id)
+            store.fail_task(spec.name, outcome.run_id, outcome.error, spec.max_attempts)
+        return
+    record: RunRecord = outcome.result
+    record.campaign = spec.name
+    store.add_run(record, task_campaign=spec.name)

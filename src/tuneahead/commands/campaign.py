@@ -1,0 +1,118 @@
+"""`tuneahead campaign`: run many real fine-tunes into the run store (resumable), inspect, export."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from tuneahead.commands._common import console, emit_json, err_console, guarded
+
+campaign_app = typer.Typer(help="Build a corpus of real fine-tuning runs (TuneBench).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(campaign_app, name="campaign")
+
+
+@campaign_app.command("run")
+def run_cmd(
+    spec: Path = typer.Argument(..., help="campaign spec (YAML)"),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="long-lived worker processes"),
+    limit: int = typer.Option(None, "--limit", help="stop after this many runs finish (smoke tests)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable summary on stdout"),
+) -> None:
+    """Run every planned run that is not done yet. Safe to interrupt and restart at any time."""
+
+    def run() -> int:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from tuneahead.bench.campaign import load_spec, run_campaign
+
+        s = load_spec(spec)
+        started = time.time()
+        failures: list[str] = []
+        with Progress(
+            TextColumn(f"[bold]{s.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(), console=err_console, disable=as_json,
+        ) as progress:
+            bar = progress.add_task("runs", total=s.runs, info="", completed=0)
+
+            def on_outcome(outcome, counts) -> None:
+                if outcome.error and not outcome.innocent:
+                    failures.append(outcome.run_id)
+                progress.update(bar, completed=counts["done"], info=f"failed {counts['failed']}")
+
+            counts = run_campaign(s, workers=workers, on_outcome=on_outcome, limit=limit)
+        summary = {"campaign": s.name, "counts": counts, "seconds": round(time.time() - started, 1),
+                   "failed_this_session": failures}
+        if as_json:
+            emit_json(summary)
+        else:
+            console.print(f"{s.name}: {counts['done']} done, {counts['pending']} pending, {counts['failed']} failed "
+                          f"({summary['seconds']} s this session)")
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@campaign_app.command("status")
+def status_cmd(
+    spec: Path = typer.Argument(..., help="campaign spec (YAML)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show how far a campaign is, its throughput and its latest errors."""
+
+    def run() -> int:
+        from tuneahead.bench.campaign import load_spec
+        from tuneahead.store.sqlite import RunStore
+
+        s = load_spec(spec)
+        with RunStore(s.resolve(s.store)) as store:
+            store.enqueue(s.name, s.plan())
+            counts = store.task_counts(s.name)
+            times = store.finish_times(s.name)
+            errors = store.task_errors(s.name, limit=5)
+        per_hour = None
+        if len(times) >= 2 and times[-1] > times[0]:
+            per_hour = (len(times) - 1) / (times[-1] - times[0]) * 3600
+        payload = {"campaign": s.name, "planned": s.runs, "counts": counts, "runs_per_hour": per_hour,
+                   "recent_errors": [{"run_id": r, "error": e.strip().splitlines()[-1]} for r, e in errors]}
+        if as_json:
+            emit_json(payload)
+        else:
+            console.print(f"[bold]{s.name}[/]: {counts['done']}/{s.runs} done, {counts['pending']} pending, "
+                          f"{counts['failed']} failed" + (f", {per_hour:.0f} runs/hour" if per_hour else ""))
+            for item in payload["recent_errors"]:
+                console.print(f"  [red]{item['run_id']}[/]: {item['error']}", highlight=False)
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@campaign_app.command("export")
+def export_cmd(
+    spec: Path = typer.Argument(..., help="campaign spec (YAML)"),
+    out: Path = typer.Option(..., "--out", "-o", help="Parquet file for the run table"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Export finished runs to Parquet (run table) plus a separate ground-truth file."""
+
+    def run() -> int:
+        from tuneahead.bench.campaign import load_spec
+        from tuneahead.store.export import export_parquet
+        from tuneahead.store.sqlite import RunStore
+
+        s = load_spec(spec)
+        with RunStore(s.resolve(s.store)) as store:
+            runs_path, truth_path = export_parquet(store, out, campaign=s.name)
+            n = store.count_runs(s.name)
+        payload = {"runs": str(runs_path), "ground_truth": str(truth_path), "rows": n}
+        if as_json:
+            emit_json(payload)
+        else:
+            console.print(f"wrote {n} runs to {runs_path} (ground truth: {truth_path})")
+        return 0
+
+    guarded(run, as_json=as_json)

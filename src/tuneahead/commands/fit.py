@@ -1,0 +1,169 @@
+"""`tuneahead fit`: learn a predictor from a history of runs (the run store, or any CSV/Parquet table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tuneahead.commands._common import console, emit_json, err_console, guarded
+from tuneahead.errors import ExitCode, InputError, Location
+
+
+def split_list(values: list[str] | None) -> list[str]:
+    """Options that take names accept both repetition and commas: --drop-cols a,b --drop-cols c."""
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def parse_threshold(value: str | None, columns: list[str], default_col: str = "target") -> float | str | None:
+    """A number, a column name, 'none', or (unset) the `target` column when the table has one."""
+    if value is None:
+        return default_col if default_col in columns else None
+    if value.lower() == "none":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if value not in columns:
+        raise InputError(
+            f"--threshold {value!r} is neither a number nor a column of the run table",
+            Location(field="threshold"),
+            hint="pass a number (e.g. 0.7) or the name of the column holding each run's threshold",
+        )
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("fit")
+    def fit_cmd(
+        runs: Path = typer.Option(..., "--runs", help="run table: run store, CSV, TSV, Parquet or JSON Lines"),
+        out: Path = typer.Option(Path("predictor"), "--out", "-o", help="directory to write the predictor to"),
+        target: str = typer.Option("final_metric", "--target", help="column to predict (the final metric)"),
+        threshold: str = typer.Option(
+            None, "--threshold", help="success threshold: a number, a column of per-run thresholds, or 'none' "
+            "(default: the 'target' column when present)"
+        ),
+        group_col: str = typer.Option(
+            None, "--group-col", help="column whose groups inner cross-fitting holds out (default: 'family' if present; "
+            "'none' for random folds)"
+        ),
+        feature_cols: list[str] = typer.Option(None, "--features", help="feature columns (default: every numeric column "
+                                                "that is not reserved, an id or dropped)"),
+        id_cols: list[str] = typer.Option(None, "--id-cols", help="identifier columns to ignore"),
+        drop_cols: list[str] = typer.Option(None, "--drop-cols", help="columns to leave out of the features"),
+        coverage: float = typer.Option(0.9, "--coverage", help="prediction-interval coverage"),
+        p_method: str = typer.Option("auto", "--p-method", help="P(success) source: auto | classifier | conformal"),
+        calibration: str = typer.Option("auto", "--calibration", help="auto | isotonic | platt | identity"),
+        dynamic_prefix: list[str] = typer.Option(None, "--dynamic-prefix", help="prefix of probe (dynamic) columns "
+                                                  "not in the feature catalogue [probe_]"),
+        recipe_prefix: list[str] = typer.Option(None, "--recipe-prefix", help="prefix of recipe-hyperparameter "
+                                                 "columns not in the feature catalogue [recipe_]"),
+        plots: bool = typer.Option(False, "--plots", help="also write SHAP beeswarm and bar plots (PNG + SVG)"),
+        seed: int = typer.Option(0, "--seed", help="random seed"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+    ) -> None:
+        """Fit a predictor: final-metric forecast with intervals, calibrated P(success), SHAP explanations."""
+
+        def run() -> int:
+            from tuneahead.evaluate.runs import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, load_runs
+            from tuneahead.predict import Predictor
+
+            table = load_runs(runs)
+            columns = list(table.columns)
+            thr = parse_threshold(threshold, columns)
+            group = _group(group_col, columns)
+            if not as_json:
+                err_console.print(f"fitting on {len(table)} runs from {runs} …")
+            predictor = Predictor(
+                p_method=p_method,  # type: ignore[arg-type]
+                calibration=calibration,  # type: ignore[arg-type]
+                seed=seed,
+                dynamic_prefixes=tuple(split_list(dynamic_prefix)) or DEFAULT_DYNAMIC_PREFIXES,
+                recipe_prefixes=tuple(split_list(recipe_prefix)) or DEFAULT_RECIPE_PREFIXES,
+            )
+            predictor.fit(
+                table,
+                target,
+                threshold=thr,
+                feature_cols=split_list(feature_cols) or None,
+                group_col=group,
+                coverage=coverage,
+                exclude_cols=[*split_list(id_cols), *split_list(drop_cols)],
+            )
+            predictor.save(out)
+            written: list[str] = []
+            if plots:
+                from tuneahead.predict.plots import summary_plots
+
+                written = [str(p) for p in summary_plots(predictor, table, out)]
+            payload = _summary(predictor, out, written)
+            if as_json:
+                emit_json({"ok": True, **payload})
+            else:
+                _render(payload)
+            return ExitCode.OK
+
+        guarded(run, as_json=as_json)
+
+
+def _group(value: str | None, columns: list[str]) -> str | None:
+    if value is None:
+        return "family" if "family" in columns else None
+    if value.lower() == "none":
+        return None
+    return value
+
+
+def _summary(predictor: Any, out: Path, plots: list[str]) -> dict[str, Any]:
+    schema = predictor.schema
+    roles: dict[str, int] = {}
+    for r in schema.roles:
+        roles[r] = roles.get(r, 0) + 1
+    return {
+        "predictor_dir": str(out),
+        "target": predictor.target,
+        "threshold": predictor.threshold_col or predictor.threshold_value,
+        "coverage": predictor.coverage,
+        "features": list(schema.names),
+        "feature_roles": roles,
+        "schema_version": schema.version,
+        "rounds": predictor.rounds,
+        "p_method": predictor.p_method,
+        "diagnostics": predictor.diagnostics,
+        "importance": [{"feature": n, "mean_abs_shap": v} for n, v in predictor.importance],
+        "plots": plots,
+    }
+
+
+def _render(p: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    d = p["diagnostics"]
+    oof = d["oof"]
+    roles = ", ".join(f"{n} {r}" for r, n in p["feature_roles"].items())
+    console.print(f"[bold]predictor[/] written to {p['predictor_dir']}")
+    console.print(f"{d['n_runs']} runs, {len(p['features'])} features ({roles}); inner folds {d['inner_folds']} "
+                  f"({d['inner_split']}); trees {p['rounds']}")
+    console.print(f"out-of-fold forecast of {p['target']}: RMSE {oof['rmse']:.4g}, R² {oof['r2']:.3f}, "
+                  f"{oof['target_coverage']:.0%} interval covers {oof['interval_coverage']:.1%}")
+    ps = d.get("p_success")
+    if ps:
+        chosen = ps["methods"][ps["chosen"]]
+        console.print(f"P(success) from {ps['chosen']} + {chosen['calibration']} calibration: out-of-fold Brier "
+                      f"{chosen['brier_calibrated']:.3f}, AUROC {chosen['auroc'] or float('nan'):.3f} "
+                      f"({ps['n_success']} successes, {ps['n_failure']} failures)")
+    else:
+        console.print("no success threshold: P(success) needs --threshold at predict time (conformal, uncalibrated)")
+    table = Table(title="global importance (mean |SHAP|)", show_edge=False)
+    table.add_column("feature")
+    table.add_column("mean |SHAP|", justify="right")
+    for row in p["importance"][:10]:
+        table.add_row(row["feature"], f"{row['mean_abs_shap']:.4g}")
+    console.print(table)
+    for path in p["plots"]:
+        console.print(f"plot: {path}")

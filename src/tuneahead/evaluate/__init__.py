@@ -1,0 +1,1 @@
+"""Evaluation: the run-table convention, group-aware splits, metrics, savings, comparison tables."""

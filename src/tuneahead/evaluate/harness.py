@@ -1,0 +1,228 @@
+"""Held-out evaluation of the predictor against baselines on the same runs.
+
+For each seed, runs are split into folds by group (task family, model size, or any column): every
+method is fitted on the training groups only and predicts the held-out group, so nothing is tuned on
+the test fold — the predictor's own inner cross-fitting (calibration, conformal residuals, number of
+trees) also only ever sees training groups. Each run thus gets one prediction per seed; metrics are
+averaged over seeds, and bootstrap confidence intervals resample runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tuneahead.errors import InputError, Location, TuneAheadError
+from tuneahead.evaluate.metrics import MethodOutput, bootstrap, default_tolerance, mean_over_repeats
+from tuneahead.evaluate.runs import COST_FULL, Task, require_columns
+from tuneahead.evaluate.splits import group_folds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tuneahead.baselines.base import Method
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    split_by: str | None = "family"  # None: random folds over runs
+    n_folds: int = 5
+    seeds: tuple[int, ...] = (0, 1, 2)
+    decision_threshold: float = 0.5  # let a run through when P(success) >= this
+    n_boot: int = 500
+    ci_level: float = 0.95
+    tolerance: float | None = None  # ±3 pp by default (0.03 or 3 depending on the metric's scale)
+
+
+@dataclass
+class MethodResult:
+    name: str
+    description: str
+    status: str  # "ok", "skipped" or "failed"
+    note: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "status": self.status,
+            "note": self.note,
+            "metrics": self.metrics,
+            "ci": {k: list(v) for k, v in self.ci.items()},
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass
+class EvaluationResult:
+    config: EvalConfig
+    task: Task
+    n_runs: int
+    n_groups: int | None
+    n_success: int
+    tolerance: float
+    oracle_savings: float
+    methods: list[MethodResult]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_runs": self.n_runs,
+            "n_success": self.n_success,
+            "n_groups": self.n_groups,
+            "split_by": self.config.split_by,
+            "n_folds": self.config.n_folds,
+            "seeds": list(self.config.seeds),
+            "decision_threshold": self.config.decision_threshold,
+            "ci_level": self.config.ci_level,
+            "n_boot": self.config.n_boot,
+            "tolerance": self.tolerance,
+            "target": self.task.target,
+            "threshold": self.task.threshold,
+            "oracle_savings": self.oracle_savings,
+            "notes": self.notes,
+            "methods": [m.to_dict() for m in self.methods],
+        }
+
+    def method(self, name: str) -> MethodResult:
+        return next(m for m in self.methods if m.name == name)
+
+    def to_markdown(self) -> str:
+        from tuneahead.evaluate.report import to_markdown
+
+        return to_markdown(self)
+
+
+def default_methods(
+    *, fractions: Sequence[float] = (0.1, 0.2, 0.3), predictor_kwargs: dict[str, Any] | None = None
+) -> list[Method]:
+    """TuneAhead and its ablations, ProxyLM, early-stop extrapolation at each fraction, linear early stop, majority."""
+    from tuneahead.baselines.early_stop import EarlyStopExtrapolation, LinearEarlyStop
+    from tuneahead.baselines.ours import Majority, ProxyLM, tuneahead_methods
+
+    methods: list[Method] = [*tuneahead_methods(predictor_kwargs), ProxyLM(predictor_kwargs)]
+    methods += [EarlyStopExtrapolation(f) for f in fractions]
+    methods += [LinearEarlyStop(0.1), Majority()]
+    return methods
+
+
+def evaluate(
+    table: pd.DataFrame,
+    task: Task,
+    methods: Sequence[Method] | None = None,
+    config: EvalConfig = EvalConfig(),
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationResult:
+    say = progress or (lambda _msg: None)
+    if task.threshold is None:
+        raise InputError("evaluation needs a success threshold (a number or a per-run threshold column)",
+                         Location(field="threshold"))
+    if config.split_by is not None:
+        require_columns(table, [config.split_by], what="split")
+    task = replace(task, group_col=config.split_by)
+    task = task.resolve(table)
+    notes: list[str] = []
+
+    y_all = table[task.target].to_numpy(dtype=float)
+    keep = np.isfinite(y_all) & np.isfinite(task.thresholds(table))
+    if (~keep).any():
+        notes.append(f"{int((~keep).sum())} runs without a target value or threshold were left out")
+    table = table.loc[keep].reset_index(drop=True)
+    n = len(table)
+    if n < 20:
+        raise InputError(f"need at least 20 runs to evaluate, got {n}")
+    y = table[task.target].to_numpy(dtype=float)
+    success = task.success(table)
+    if COST_FULL in table.columns:
+        cost_full = table[COST_FULL].to_numpy(dtype=float)
+    else:
+        cost_full = np.full(n, np.nan)
+        notes.append(f"no {COST_FULL} column: compute savings cannot be computed")
+    groups = table[config.split_by].to_numpy() if config.split_by else None
+    n_groups = len(set(map(str, groups))) if groups is not None else None
+    if groups is not None and n_groups is not None and n_groups < 2:
+        raise InputError(f"split column {config.split_by!r} has a single value; cannot hold a group out",
+                         Location(field=config.split_by))
+    tol = config.tolerance if config.tolerance is not None else default_tolerance(y)
+
+    methods = list(methods) if methods is not None else default_methods()
+    results: list[MethodResult] = []
+    oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(n))
+
+    for m in methods:
+        why = m.unavailable(table, task)
+        if why:
+            results.append(MethodResult(m.name, m.description, "skipped", why))
+            say(f"{m.name}: skipped ({why})")
+            continue
+        start = time.perf_counter()
+        try:
+            outputs = [_cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed)
+                       for seed in config.seeds]
+        except TuneAheadError as exc:
+            results.append(MethodResult(m.name, m.description, "failed", exc.message))
+            say(f"{m.name}: failed ({exc.message})")
+            continue
+        res = _score(m.name, m.description, y, success, cost_full, outputs, tol, config)
+        res.seconds = time.perf_counter() - start
+        if np.isnan(res.metrics.get("savings", np.nan)) and np.isfinite(cost_full).all():
+            res.note = "decision cost unknown (cost column missing): savings not computed"
+        if res.metrics.get("undecided_share", 0) > 0:
+            share = res.metrics["undecided_share"]
+            res.note = (res.note + "; " if res.note else "") + f"{share:.0%} of runs undecidable (let through)"
+        results.append(res)
+        say(f"{m.name}: done in {res.seconds:.1f}s")
+    oracle_res = _score("oracle", "perfect foresight at no cost (reference)", y, success, cost_full, [oracle], tol, config)
+    results.append(oracle_res)
+    return EvaluationResult(
+        config=config,
+        task=task,
+        n_runs=n,
+        n_groups=n_groups,
+        n_success=int(success.sum()),
+        tolerance=tol,
+        oracle_savings=oracle_res.metrics.get("oracle_savings", float("nan")),
+        methods=results,
+        notes=notes,
+    )
+
+
+def _cross_predict(method: Method, table: pd.DataFrame, task: Task, folds: np.ndarray, seed: int) -> MethodOutput:
+    n = len(table)
+    arrays = {k: np.full(n, np.nan) for k in ("metric", "lo", "hi", "p_success", "decide_cost")}
+    prefix = False
+    for f in np.unique(folds):
+        test = folds == f
+        method.fit(table.loc[~test], task, seed)
+        out = method.predict(table.loc[test], task)
+        prefix = out.cost_is_prefix
+        for k in arrays:
+            arrays[k][test] = getattr(out, k)
+    return MethodOutput(**arrays, cost_is_prefix=prefix)
+
+
+def _score(
+    name: str,
+    description: str,
+    y: np.ndarray,
+    success: np.ndarray,
+    cost_full: np.ndarray,
+    outputs: list[MethodOutput],
+    tol: float,
+    config: EvalConfig,
+) -> MethodResult:
+    def stat(index: np.ndarray | None) -> dict[str, float]:
+        return mean_over_repeats(y, success, cost_full, outputs, tolerance=tol,
+                                 decision_threshold=config.decision_threshold, index=index)
+
+    point = stat(None)
+    ci = bootstrap(stat, len(y), n_boot=config.n_boot, level=config.ci_level, seed=0, strata=success) \
+        if config.n_boot > 0 else {}
+    return MethodResult(name, description, "ok", metrics=point, ci=ci)

@@ -1,0 +1,91 @@
+"""Markdown comparison tables for an evaluation (the JSON form is `EvaluationResult.to_dict()`)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tuneahead.evaluate.harness import EvaluationResult, MethodResult
+
+# (metric key, column title, format: "pct" | "num" | "int")
+GATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("decide_cost_share", "cost to decide", "pct"),
+    ("success_recall", "success recall", "pct"),
+    ("failure_recall", "failure recall", "pct"),
+    ("balanced_accuracy", "balanced acc.", "pct"),
+    ("auroc", "AUROC", "num"),
+    ("brier", "Brier", "num"),
+    ("savings", "compute saved", "pct"),
+    ("savings_of_oracle", "of oracle", "pct"),
+    ("successes_lost", "successes lost", "int"),
+)
+FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("rmse", "RMSE", "num"),
+    ("within_tol", "within ±tol", "pct"),
+    ("interval_coverage", "interval coverage", "pct"),
+    ("interval_width", "interval width", "num"),
+)
+
+
+def _fmt(v: float, kind: str) -> str:
+    if v is None or not math.isfinite(v):
+        return "–"
+    if kind == "pct":
+        return f"{100 * v:.1f} %"
+    if kind == "int":
+        return f"{v:.1f}" if not float(v).is_integer() else f"{int(v)}"
+    return f"{v:.3f}"
+
+
+def _cell(m: MethodResult, key: str, kind: str) -> str:
+    text = _fmt(m.metrics.get(key, float("nan")), kind)
+    lo, hi = m.ci.get(key, (float("nan"), float("nan")))
+    if text != "–" and math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{_fmt(lo, kind)}, {_fmt(hi, kind)}]"
+    return text
+
+
+def _table(result: EvaluationResult, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
+    lines = ["| method | " + " | ".join(title for _, title, _ in columns) + " |"]
+    lines.append("|" + "---|" * (len(columns) + 1))
+    for m in result.methods:
+        if m.status != "ok":
+            continue
+        lines.append(f"| {m.name} | " + " | ".join(_cell(m, k, kind) for k, _, kind in columns) + " |")
+    return lines
+
+
+def to_markdown(result: EvaluationResult) -> str:
+    cfg = result.config
+    split = f"held out by `{cfg.split_by}` ({result.n_groups} groups)" if cfg.split_by else "random folds"
+    thr = result.task.threshold
+    thr_text = f"`{result.task.target}` ≥ `{thr}`" if isinstance(thr, str) else f"`{result.task.target}` ≥ {thr}"
+    level = round(cfg.ci_level * 100)
+    lines = [
+        "# TuneAhead evaluation",
+        "",
+        f"{result.n_runs} runs ({result.n_success} successes: {thr_text}), {split}, {cfg.n_folds} folds, "
+        f"seeds {', '.join(map(str, cfg.seeds))}. A run is let through when P(success) ≥ {cfg.decision_threshold}. "
+        f"Cells: mean over seeds [{level} % bootstrap CI over runs].",
+        "",
+        f"Oracle savings (full cost of the failed runs): {_fmt(result.oracle_savings, 'pct')}.",
+        "",
+        "## Gate",
+        "",
+        *_table(result, GATE_COLUMNS),
+        "",
+        f"## Forecast of the final metric (tolerance ±{result.tolerance:g})",
+        "",
+        *_table(result, FORECAST_COLUMNS),
+        "",
+        "## Methods",
+        "",
+    ]
+    for m in result.methods:
+        status = "" if m.status == "ok" else f" — **{m.status}**"
+        note = f" ({m.note})" if m.note else ""
+        lines.append(f"- **{m.name}**: {m.description}{status}{note}")
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+    return "\n".join(lines) + "\n"

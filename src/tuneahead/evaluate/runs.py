@@ -1,0 +1,296 @@
+"""The run table: one row per finished fine-tune, the format `fit` and `evaluate` read.
+
+Convention (what the TuneBench corpus writes and what a team's own history should look like):
+
+| column                    | meaning                                                                  |
+| ------------------------- | ------------------------------------------------------------------------ |
+| `run_id`                  | unique id of the run (kept out of the features)                          |
+| `family`                  | task family; the default group for held-out evaluation                   |
+| `model_size`              | base model size (number or label); the other held-out grouping           |
+| *feature columns*         | numeric; NaN where a feature could not be computed (no probe, no eval set)|
+| `final_metric`            | the target: the run's final score                                        |
+| `target`                  | optional per-run threshold: success means `final_metric >= target`       |
+| `cost_full`               | cost of the full run (any consistent unit: FLOPs, GPU-seconds, dollars)  |
+| `cost_probe`              | cost of TuneAhead's probe for that run (same unit)                       |
+| `cost_proxy`              | cost of the ProxyLM proxy run (same unit)                                |
+| `curve_steps`             | list: optimizer steps at which the live run's curves were logged         |
+| `curve_eval_metric`       | list: eval metric at those steps (early-stop baseline)                   |
+| `curve_eval_loss`         | list: eval loss at those steps                                           |
+| `curve_train_loss`        | list: train loss at those steps                                          |
+| `proxy_metric`            | the proxy model's fine-tuned score (ProxyLM baseline)                    |
+| `proxy_zero_shot_metric`  | the proxy model's zero-shot score (ProxyLM baseline)                     |
+| `truth_*`                 | ground truth of a generator's hidden knobs: never a feature              |
+
+Every other numeric column is a feature. Feature roles drive the ablations: a column registered in the
+feature catalogue takes its kind ("static"/"dynamic") and group from there (group "recipe" means a
+recipe hyperparameter); otherwise its name decides: `probe_*` columns are dynamic (they need the probe
+run), `recipe_*` columns are recipe hyperparameters, anything else is a static data descriptor. Both
+prefix lists can be changed by the caller.
+
+List columns may be real lists (Parquet, JSON Lines) or JSON strings (CSV).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from tuneahead.errors import DataError, InputError, Location
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+RUN_ID = "run_id"
+FAMILY = "family"
+MODEL_SIZE = "model_size"
+FINAL_METRIC = "final_metric"
+TARGET = "target"
+COST_FULL = "cost_full"
+COST_PROBE = "cost_probe"
+COST_PROXY = "cost_proxy"
+CURVE_STEPS = "curve_steps"
+CURVE_EVAL_METRIC = "curve_eval_metric"
+CURVE_EVAL_LOSS = "curve_eval_loss"
+CURVE_TRAIN_LOSS = "curve_train_loss"
+PROXY_METRIC = "proxy_metric"
+PROXY_ZERO_SHOT_METRIC = "proxy_zero_shot_metric"
+TRUTH_PREFIX = "truth_"
+CURVE_PREFIX = "curve_"
+COST_PREFIX = "cost_"  # any cost column (FLOPs, seconds, money) is an outcome, never a feature
+
+#: Columns that are never features.
+RESERVED: frozenset[str] = frozenset(
+    {
+        RUN_ID, FAMILY, MODEL_SIZE, FINAL_METRIC, TARGET, COST_FULL, COST_PROBE, COST_PROXY,
+        PROXY_METRIC, PROXY_ZERO_SHOT_METRIC, "success",
+    }
+)
+CURVE_COLUMNS: tuple[str, ...] = (CURVE_STEPS, CURVE_EVAL_METRIC, CURVE_EVAL_LOSS, CURVE_TRAIN_LOSS)
+
+DEFAULT_DYNAMIC_PREFIXES: tuple[str, ...] = ("probe_",)
+DEFAULT_RECIPE_PREFIXES: tuple[str, ...] = ("recipe_",)
+
+Role = Literal["static", "dynamic", "recipe"]
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """What the reports know about a feature column: from the catalogue when registered, else its name."""
+
+    name: str
+    role: Role
+    group: str
+    unit: str
+    meaning: str
+
+
+@lru_cache(maxsize=4096)
+def _catalogue_entry(name: str) -> tuple[str, str, str, str] | None:
+    try:
+        from tuneahead.features.catalogue import spec
+
+        s = spec(name)
+    except (KeyError, ImportError):  # not registered, or the catalogue's feature modules are not built yet
+        return None
+    return s.kind, s.group, s.unit, s.meaning
+
+
+def feature_info(
+    name: str,
+    *,
+    dynamic_prefixes: Sequence[str] = DEFAULT_DYNAMIC_PREFIXES,
+    recipe_prefixes: Sequence[str] = DEFAULT_RECIPE_PREFIXES,
+) -> FeatureInfo:
+    entry = _catalogue_entry(name)
+    if entry is not None:
+        kind, group, unit, meaning = entry
+        role: Role = "dynamic" if kind == "dynamic" else ("recipe" if group == "recipe" else "static")
+        return FeatureInfo(name, role, group, unit, meaning)
+    if any(name.startswith(p) for p in dynamic_prefixes):
+        role = "dynamic"
+    elif any(name.startswith(p) for p in recipe_prefixes):
+        role = "recipe"
+    else:
+        role = "static"
+    # Unknown columns are their own group; the meaning falls back to the column name.
+    return FeatureInfo(name, role, name, "", name)
+
+
+def is_reserved(name: str) -> bool:
+    return name in RESERVED or name.startswith((TRUTH_PREFIX, CURVE_PREFIX, COST_PREFIX))
+
+
+def load_runs(path: str | Path) -> pd.DataFrame:
+    """Read a run table from CSV, TSV, Parquet, JSON Lines or JSON (a list of objects).
+
+    A SQLite run store is read through `tuneahead.store` when that layer provides `read_run_table(path)`.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    loc = Location(file=str(p))
+    if not p.exists():
+        raise InputError("run table not found", loc)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in {".csv", ".tsv", ".txt"}:
+            df = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+        elif suffix in {".parquet", ".pq"}:
+            df = pd.read_parquet(p)
+        elif suffix in {".jsonl", ".ndjson"}:
+            df = pd.read_json(p, lines=True)
+        elif suffix == ".json":
+            df = pd.DataFrame(json.loads(p.read_text(encoding="utf-8")))
+        elif suffix in {".db", ".sqlite", ".sqlite3"}:
+            df = _read_store(p)
+        else:
+            raise InputError(
+                f"unsupported run-table format {suffix or '(no suffix)'!r}",
+                loc,
+                hint="use .csv, .tsv, .parquet, .jsonl, .json or a run store (.sqlite)",
+            )
+    except (InputError, DataError):
+        raise
+    except (ValueError, OSError, UnicodeDecodeError) as exc:  # parser errors from pandas / pyarrow / json
+        raise DataError(f"cannot read run table: {exc}", loc) from None
+    if df.empty:
+        raise DataError("run table has no rows", loc)
+    df.columns = [str(c) for c in df.columns]
+    return _decode_list_columns(df, str(p))
+
+
+def _read_store(path: Path) -> pd.DataFrame:
+    try:
+        from tuneahead.store import read_run_table  # type: ignore[attr-defined]
+    except ImportError:
+        raise InputError(
+            "this installation cannot read run stores directly",
+            Location(file=str(path)),
+            hint="export the store to Parquet or CSV first (`tuneahead runs export`) and pass that file",
+        ) from None
+    return read_run_table(path)
+
+
+def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """CSV stores list columns as JSON text; turn them back into lists of floats."""
+    for col in df.columns:
+        if not col.startswith(CURVE_PREFIX):
+            continue
+        values = []
+        for i, v in enumerate(df[col].tolist()):
+            if isinstance(v, str):
+                try:
+                    v = json.loads(v)
+                except json.JSONDecodeError:
+                    raise DataError(
+                        "curve column must hold a JSON list of numbers", Location(file=source, line=i + 2, field=col)
+                    ) from None
+            values.append(None if v is None or (isinstance(v, float) and v != v) else list(v))
+        df[col] = values
+    return df
+
+
+@dataclass(frozen=True)
+class Task:
+    """What is predicted from a run table and how success is defined.
+
+    `threshold` is a number (the same target for every run), the name of a column holding each run's
+    threshold, or None (regression only). Success means `target >= threshold`.
+    """
+
+    target: str = FINAL_METRIC
+    threshold: float | str | None = TARGET
+    group_col: str | None = FAMILY
+    feature_cols: tuple[str, ...] | None = None
+    exclude_cols: tuple[str, ...] = ()
+    dynamic_prefixes: tuple[str, ...] = DEFAULT_DYNAMIC_PREFIXES
+    recipe_prefixes: tuple[str, ...] = DEFAULT_RECIPE_PREFIXES
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, table: pd.DataFrame) -> Task:
+        """Check the columns exist and pin the feature list, so every method sees the same features."""
+        require_columns(table, [self.target], what="target")
+        if isinstance(self.threshold, str):
+            require_columns(table, [self.threshold], what="threshold")
+        cols = select_feature_columns(
+            table,
+            target=self.target,
+            feature_cols=self.feature_cols,
+            exclude=(*self.exclude_cols, *([self.threshold] if isinstance(self.threshold, str) else [])),
+        )
+        from dataclasses import replace
+
+        return replace(self, feature_cols=tuple(cols))
+
+    def info(self, name: str) -> FeatureInfo:
+        return feature_info(name, dynamic_prefixes=self.dynamic_prefixes, recipe_prefixes=self.recipe_prefixes)
+
+    def columns_with_role(self, *roles: Role) -> list[str]:
+        if self.feature_cols is None:
+            raise ValueError("call Task.resolve(table) first")
+        return [c for c in self.feature_cols if self.info(c).role in roles]
+
+    def thresholds(self, table: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        if self.threshold is None:
+            return np.full(len(table), np.nan)
+        if isinstance(self.threshold, str):
+            return table[self.threshold].to_numpy(dtype=float)
+        return np.full(len(table), float(self.threshold))
+
+    def success(self, table: pd.DataFrame) -> np.ndarray:
+        """Boolean success labels (needs a threshold)."""
+        import numpy as np
+
+        t = self.thresholds(table)
+        y = table[self.target].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            return y >= t
+
+
+def require_columns(table: pd.DataFrame, cols: Iterable[str], *, what: str = "column") -> None:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        shown = ", ".join(list(map(str, table.columns))[:20])
+        raise InputError(
+            f"{what} column {missing[0]!r} not found in the run table",
+            Location(field=missing[0]),
+            hint=f"available columns: {shown}{' …' if len(table.columns) > 20 else ''}",
+        )
+
+
+def select_feature_columns(
+    table: pd.DataFrame,
+    *,
+    target: str,
+    feature_cols: Sequence[str] | None = None,
+    exclude: Iterable[str] = (),
+) -> list[str]:
+    """The feature columns: the ones asked for, or every non-reserved column. All must be numeric."""
+    import pandas as pd
+
+    excluded = set(exclude) | {target}
+    if feature_cols is not None:
+        require_columns(table, feature_cols, what="feature")
+        cols = [c for c in feature_cols if c not in excluded]
+    else:
+        cols = [c for c in table.columns if c not in excluded and not is_reserved(c)]
+    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))]
+    # Object columns that are entirely missing are harmless (e.g. a probe feature nobody computed).
+    bad = [c for c in bad if not table[c].isna().all()]
+    if bad:
+        raise InputError(
+            f"feature column {bad[0]!r} is not numeric"
+            + (f" (also: {', '.join(bad[1:6])}{' …' if len(bad) > 6 else ''})" if len(bad) > 1 else ""),
+            Location(field=bad[0]),
+            hint="encode it as a number, or leave it out with --drop-cols / --id-cols",
+        )
+    if not cols:
+        raise InputError("the run table has no feature columns", hint="pass the feature columns explicitly")
+    return cols

@@ -1,0 +1,192 @@
+"""Saving and loading predictors: LightGBM text models + one JSON metadata file. Never pickle.
+
+Layout of a predictor directory:
+
+    predictor.json    format version, feature schema, target, threshold, calibration, conformal
+                      residuals, training-set summary (out-of-distribution check), importance,
+                      fit diagnostics, library versions, and the SHA-256 of each model file
+    regressor.txt     LightGBM model of the final metric
+    classifier.txt    LightGBM model of success (only when one was trained)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuneahead.errors import InputError, Location
+from tuneahead.predict.calibration import Calibrator
+from tuneahead.predict.conformal import ResidualModel
+from tuneahead.predict.lgbm import BoostingParams
+from tuneahead.predict.ood import TrainingSummary
+from tuneahead.predict.schema import FeatureSchema, SchemaMismatchError
+
+if TYPE_CHECKING:
+    from tuneahead.predict.predictor import Predictor
+
+FORMAT = "tuneahead-predictor"
+FORMAT_VERSION = 1
+META_FILE = "predictor.json"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import lightgbm
+    import numpy
+
+    from tuneahead import __version__
+
+    return {
+        "tuneahead": __version__,
+        "lightgbm": lightgbm.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def save(predictor: Predictor, directory: str | Path) -> Path:
+    schema = predictor._require_fitted()
+    assert predictor.regressor is not None and predictor.residuals is not None
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    models: dict[str, dict[str, str]] = {}
+    for name, booster in (("regressor", predictor.regressor), ("classifier", predictor.classifier)):
+        path = out / f"{name}.txt"
+        if booster is None:
+            path.unlink(missing_ok=True)  # a stale model from an earlier save must not linger
+            continue
+        path.write_text(booster.model_to_string(), encoding="utf-8")
+        models[name] = {"file": path.name, "sha256": _sha256(path)}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "library_versions": _versions(),
+        "schema": schema.to_dict(),
+        "target": {"column": predictor.target, "bounds": list(predictor.bounds) if predictor.bounds else None},
+        "threshold": {"value": predictor.threshold_value, "column": predictor.threshold_col},
+        "group_col": predictor.group_col,
+        "coverage": predictor.coverage,
+        "feature_prefixes": {"dynamic": list(predictor.dynamic_prefixes), "recipe": list(predictor.recipe_prefixes)},
+        "boosting": predictor.boosting.to_dict(),
+        "inner_folds": predictor.inner_folds,
+        "rounds": predictor.rounds,
+        "models": models,
+        "p_success": {
+            "method": predictor.p_method,
+            "requested": predictor.p_method_requested,
+            "calibration_requested": predictor.calibration_requested,
+            "classifier_uses_threshold": predictor.classifier_uses_threshold,
+            "classifier_threshold": predictor.classifier_threshold,
+            "calibrators": {k: c.to_dict() for k, c in predictor.calibrators.items()},
+        },
+        "conformal": {
+            "coverage": predictor.coverage,
+            "quantiles": list(predictor.residuals.quantiles(predictor.coverage)),
+            **predictor.residuals.to_dict(),
+        },
+        "training_summary": predictor.summary.to_dict() if predictor.summary else None,
+        "global_importance": [[n, v] for n, v in predictor.importance],
+        "diagnostics": predictor.diagnostics,
+    }
+    tmp = out / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(_finite(meta), indent=2, allow_nan=False), encoding="utf-8")
+    tmp.replace(out / META_FILE)
+    return out
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN: store it as null (readers turn it back into NaN where a number is expected)."""
+    if isinstance(obj, float) and obj != obj:
+        return None
+    if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def load(directory: str | Path, *, expect_features: Sequence[str] | None = None) -> Predictor:
+    """Load a saved predictor; with `expect_features`, fail clearly unless they cover its schema."""
+    import lightgbm as lgb
+
+    from tuneahead.predict.predictor import Predictor
+
+    root = Path(directory)
+    meta_path = root / META_FILE
+    if not meta_path.is_file():
+        raise InputError("not a TuneAhead predictor directory (no predictor.json)", Location(file=str(root)))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"predictor metadata is not valid JSON: {exc}", Location(file=str(meta_path))) from None
+    if meta.get("format") != FORMAT:
+        raise InputError("not a TuneAhead predictor file", Location(file=str(meta_path), field="format"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"predictor format version {meta.get('format_version')} is not supported (expected {FORMAT_VERSION})",
+            Location(file=str(meta_path), field="format_version"),
+            hint="refit the predictor with this version of TuneAhead",
+        )
+    try:
+        schema = FeatureSchema.from_dict(meta["schema"])
+        schema.check_catalogue_units()
+        if expect_features is not None:
+            schema.check_names(list(expect_features), source="the available features")
+
+        prefixes = meta.get("feature_prefixes", {})
+        p = Predictor(dynamic_prefixes=prefixes.get("dynamic", ()), recipe_prefixes=prefixes.get("recipe", ()))
+        p.boosting = BoostingParams(**meta["boosting"])
+        p.inner_folds = int(meta["inner_folds"])
+        p._set_schema(schema.names, stored=schema)
+        p.target = meta["target"]["column"]
+        b = meta["target"]["bounds"]
+        p.bounds = (float(b[0]), float(b[1])) if b else None
+        p.threshold_value = meta["threshold"]["value"]
+        p.threshold_col = meta["threshold"]["column"]
+        p.group_col = meta["group_col"]
+        p.coverage = float(meta["coverage"])
+        p.rounds = {k: int(v) for k, v in meta["rounds"].items()}
+        ps = meta["p_success"]
+        p.p_method = ps["method"]
+        p.p_method_requested = ps["requested"]
+        p.calibration_requested = ps["calibration_requested"]
+        p.classifier_uses_threshold = bool(ps["classifier_uses_threshold"])
+        ct = ps.get("classifier_threshold")
+        p.classifier_threshold = None if ct is None else float(ct)
+        p.calibrators = {k: Calibrator.from_dict(v) for k, v in ps["calibrators"].items()}
+        p.residuals = ResidualModel.from_dict(meta["conformal"])
+        p.summary = TrainingSummary.from_dict(meta["training_summary"]) if meta.get("training_summary") else None
+        p.importance = [(str(n), float(v)) for n, v in meta["global_importance"]]
+        p.diagnostics = meta.get("diagnostics", {})
+        for name, info in meta["models"].items():
+            path = root / info["file"]
+            if not path.is_file():
+                raise InputError(f"model file {info['file']} is missing", Location(file=str(path)))
+            if _sha256(path) != info["sha256"]:
+                raise InputError(
+                    "model file does not match the one this metadata was saved with",
+                    Location(file=str(path)),
+                    hint="save the predictor again; do not mix files from different predictors",
+                )
+            setattr(p, name, lgb.Booster(model_file=str(path)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"predictor metadata is incomplete or malformed: {exc!r}", Location(file=str(meta_path))) from None
+    if p.regressor is None:
+        raise InputError("predictor has no regressor model", Location(file=str(meta_path), field="models"))
+    if p.regressor.num_feature() != len(schema.names):
+        raise SchemaMismatchError(
+            f"regressor expects {p.regressor.num_feature()} features but the schema lists {len(schema.names)}",
+            Location(file=str(root / 'regressor.txt')),
+        )
+    return p

@@ -1,0 +1,92 @@
+"""Plain-language reasons from exact TreeSHAP contributions.
+
+LightGBM's `pred_contrib=True` gives, per run, one contribution per feature plus the base value
+(the average forecast); they add up exactly to the forecast. We group the contributions by the
+feature catalogue's group (e.g. all truncation features together), and describe each group by its
+strongest feature, its value in the feature's unit, and the group's total push on the forecast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuneahead.evaluate.runs import FeatureInfo
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One group of features and how far it moves the forecast (in units of the target metric)."""
+
+    group: str
+    contribution: float
+    features: tuple[str, ...]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"group": self.group, "contribution": self.contribution, "features": list(self.features), "text": self.text}
+
+
+def format_value(value: float, unit: str) -> str:
+    """A feature value the way a person reads it, e.g. 0.32 share → '32 %', 256 tokens → '256 tokens'."""
+    if value is None or not math.isfinite(value):
+        return "missing"
+    u = unit.lower()
+    if u in {"share", "fraction", "rate"}:
+        return f"{value * 100:.0f} %" if abs(value) >= 0.01 or value == 0 else f"{value * 100:.2g} %"
+    if u == "bool":
+        return "yes" if value >= 0.5 else "no"
+    if u in _COUNTED and float(value).is_integer():
+        return f"{int(value):,}" + ("" if u in {"count", "rank"} else f" {u}")
+    text = f"{value:.3g}"
+    return f"{text} {unit}" if u in _COUNTED else text
+
+
+# Units read as "<number> <unit>"; others (ratio, log10, perplexity, …) are clear from the meaning.
+_COUNTED = frozenset({"count", "steps", "tokens", "examples", "params", "sequences", "epochs", "rank"})
+
+
+def format_contribution(c: float) -> str:
+    sign = "+" if c >= 0 else "\u2212"
+    return f"{sign}{abs(c):.2g}" if abs(c) < 0.01 else f"{sign}{abs(c):.2f}"
+
+
+def reasons(
+    infos: Sequence[FeatureInfo],
+    values: np.ndarray,
+    contributions: np.ndarray,
+    *,
+    top: int = 5,
+    min_share: float = 0.02,
+) -> list[Reason]:
+    """The `top` groups by |total contribution|, dropping groups below `min_share` of the total movement."""
+    groups: dict[str, list[int]] = {}
+    for j, info in enumerate(infos):
+        groups.setdefault(info.group, []).append(j)
+    total_abs = float(np.abs(contributions).sum()) or 1.0
+    out: list[Reason] = []
+    for group, idx in groups.items():
+        c = float(contributions[idx].sum())
+        if abs(c) < min_share * total_abs:
+            continue
+        order = sorted(idx, key=lambda j: -abs(contributions[j]))
+        lead = infos[order[0]]
+        phrase = f"{lead.meaning}: {format_value(float(values[order[0]]), lead.unit)}"
+        others = [infos[j].name for j in order[1:] if abs(contributions[j]) >= min_share * total_abs]
+        if others:
+            phrase += f" (with {', '.join(others[:3])}{' …' if len(others) > 3 else ''})"
+        out.append(
+            Reason(group, c, tuple(infos[j].name for j in order), f"{phrase} \u2192 {format_contribution(c)}")
+        )
+    out.sort(key=lambda r: -abs(r.contribution))
+    return out[:top]
+
+
+def global_importance(names: Sequence[str], contributions: np.ndarray) -> list[tuple[str, float]]:
+    """Mean |SHAP| per feature over a set of runs, largest first (`contributions` without the bias column)."""
+    imp = np.abs(contributions).mean(axis=0)
+    return sorted(((n, float(v)) for n, v in zip(names, imp, strict=True)), key=lambda kv: -kv[1])

@@ -1,0 +1,522 @@
+"""The predictor: a run's feature vector → final-metric forecast with an interval, P(success), reasons.
+
+How it is built (`Predictor.fit`):
+
+1. Inner folds: by `group_col` when given (so out-of-fold errors look like errors on a *new* task
+   family), otherwise random.
+2. A LightGBM regressor is cross-fitted on those folds; its out-of-fold residuals give split-conformal
+   intervals and a predictive distribution, P(y ≥ t) for any threshold t.
+3. With a threshold (one number, or a column of per-run thresholds, which then becomes a classifier
+   input), a LightGBM classifier is cross-fitted as well.
+4. Both probability sources are calibrated (isotonic and Platt are tried) and judged by their Brier
+   score on out-of-fold runs with cross-fitted calibrators: nothing is scored on data it was fitted on.
+   The better one answers (`p_method="auto"`); the other remains as fallback, e.g. the conformal one
+   answers for a threshold the classifier never trained on.
+5. Final models are trained on all runs with the number of rounds found in step 2.
+
+Missing feature values (NaN) are fine: LightGBM routes them down a learned branch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from tuneahead.errors import InputError, Location
+from tuneahead.evaluate.runs import (
+    DEFAULT_DYNAMIC_PREFIXES,
+    DEFAULT_RECIPE_PREFIXES,
+    FeatureInfo,
+    feature_info,
+    require_columns,
+    select_feature_columns,
+)
+from tuneahead.evaluate.splits import group_folds
+from tuneahead.predict.calibration import (
+    Calibrator,
+    CalibrationKind,
+    brier,
+    cross_fit,
+    expected_calibration_error,
+    fit_calibrator,
+)
+from tuneahead.predict.conformal import ResidualModel, cross_fitted_p
+from tuneahead.predict.explain import Reason, global_importance, reasons
+from tuneahead.predict.lgbm import PREDICT_PARAMS, BoostingParams
+from tuneahead.predict.lgbm import cross_fit as lgb_cross_fit
+from tuneahead.predict.lgbm import train as lgb_train
+from tuneahead.predict.ood import TrainingSummary
+from tuneahead.predict.schema import FeatureSchema, feature_matrix, to_frame
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    import pandas as pd
+    import shap
+
+PMethod = Literal["auto", "classifier", "conformal"]
+MIN_RUNS = 20
+MIN_PER_CLASS = 5
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One run's forecast.
+
+    `base_value + sum(contributions.values())` equals `metric` (before clipping to the metric's bounds,
+    which only matters when the model overshoots them). Contributions are in units of the target metric.
+    """
+
+    metric: float
+    interval: tuple[float, float]
+    coverage: float
+    threshold: float | None
+    p_success: float | None
+    p_method: str | None
+    ood: bool
+    ood_reasons: tuple[str, ...]
+    base_value: float
+    contributions: dict[str, float] = field(default_factory=dict)
+    reasons: tuple[Reason, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "interval": list(self.interval),
+            "coverage": self.coverage,
+            "threshold": self.threshold,
+            "p_success": self.p_success,
+            "p_method": self.p_method,
+            "ood": self.ood,
+            "ood_reasons": list(self.ood_reasons),
+            "base_value": self.base_value,
+            "contributions": self.contributions,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+class NotFittedError(InputError):
+    """The predictor was used before `fit` or `load`."""
+
+
+class Predictor:
+    """Learn `target` from numeric feature columns of a run table; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        num_leaves: int = 15,
+        min_data_in_leaf: int = 10,
+        learning_rate: float = 0.05,
+        feature_fraction: float = 0.8,
+        n_estimators: int | None = None,
+        inner_folds: int = 5,
+        p_method: PMethod = "auto",
+        calibration: CalibrationKind | Literal["auto"] = "auto",
+        num_threads: int | None = None,
+        seed: int = 0,
+        dynamic_prefixes: Sequence[str] = DEFAULT_DYNAMIC_PREFIXES,
+        recipe_prefixes: Sequence[str] = DEFAULT_RECIPE_PREFIXES,
+    ) -> None:
+        if p_method not in ("auto", "classifier", "conformal"):
+            raise ValueError(f"p_method must be 'auto', 'classifier' or 'conformal', not {p_method!r}")
+        if calibration not in ("auto", "isotonic", "platt", "identity"):
+            raise ValueError(f"calibration must be 'auto', 'isotonic', 'platt' or 'identity', not {calibration!r}")
+        self.boosting = BoostingParams(
+            num_leaves=num_leaves,
+            min_data_in_leaf=min_data_in_leaf,
+            learning_rate=learning_rate,
+            feature_fraction=feature_fraction,
+            n_estimators=n_estimators,
+            num_threads=num_threads,
+            seed=seed,
+        )
+        self.inner_folds = inner_folds
+        self.p_method_requested: PMethod = p_method
+        self.calibration_requested = calibration
+        self.dynamic_prefixes = tuple(dynamic_prefixes)
+        self.recipe_prefixes = tuple(recipe_prefixes)
+        # Set by fit / load:
+        self.schema: FeatureSchema | None = None
+        self.target: str = ""
+        self.threshold_value: float | None = None
+        self.threshold_col: str | None = None
+        self.group_col: str | None = None
+        self.coverage: float = 0.9
+        self.bounds: tuple[float, float] | None = None
+        self.regressor: lgb.Booster | None = None
+        self.classifier: lgb.Booster | None = None
+        self.classifier_uses_threshold = False
+        self.classifier_threshold: float | None = None  # the one threshold a fixed-threshold classifier knows
+        self.residuals: ResidualModel | None = None
+        self.calibrators: dict[str, Calibrator] = {}
+        self.p_method: str | None = None  # "classifier" or "conformal" once fitted with a threshold
+        self.rounds: dict[str, int] = {}
+        self.summary: TrainingSummary | None = None
+        self.importance: list[tuple[str, float]] = []
+        self.diagnostics: dict[str, Any] = {}
+        self._infos: list[FeatureInfo] = []
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        table: pd.DataFrame,
+        target: str = "final_metric",
+        threshold: float | str | None = None,
+        feature_cols: Sequence[str] | None = None,
+        group_col: str | None = None,
+        coverage: float = 0.9,
+        *,
+        exclude_cols: Sequence[str] = (),
+        target_bounds: tuple[float, float] | Literal["auto"] | None = "auto",
+    ) -> Predictor:
+        """Fit on `table` (one row per run).
+
+        threshold: a number, the name of a column with each run's threshold, or None (then P(success)
+        needs a threshold at predict time and is taken from the conformal predictive distribution).
+        """
+        table = to_frame(table)
+        if not 0.0 < coverage < 1.0:
+            raise InputError(f"coverage must lie strictly between 0 and 1, got {coverage}", Location(field="coverage"))
+        require_columns(table, [target], what="target")
+        threshold_col = threshold if isinstance(threshold, str) else None
+        if threshold_col is not None:
+            require_columns(table, [threshold_col], what="threshold")
+        excluded = [*exclude_cols, *([group_col] if group_col else []), *([threshold_col] if threshold_col else [])]
+        names = select_feature_columns(table, target=target, feature_cols=feature_cols, exclude=excluded)
+        if group_col is not None:
+            require_columns(table, [group_col], what="group")
+
+        y_all = feature_matrix(table, [target])[:, 0]
+        keep = np.isfinite(y_all)
+        if keep.sum() < MIN_RUNS:
+            raise InputError(
+                f"need at least {MIN_RUNS} runs with a numeric {target!r}; got {int(keep.sum())}",
+                Location(field=target),
+            )
+        table = table.loc[keep].reset_index(drop=True)
+        y = y_all[keep]
+        X = feature_matrix(table, names)
+        t = self._fit_thresholds(table, threshold, threshold_col)
+
+        self._set_schema(names)
+        self.target = target
+        self.threshold_col = threshold_col
+        self.threshold_value = float(threshold) if threshold is not None and threshold_col is None else None
+        self.group_col = group_col
+        self.coverage = coverage
+        self.bounds = _bounds(y) if target_bounds == "auto" else target_bounds
+
+        groups = table[group_col].to_numpy() if group_col else None
+        folds = group_folds(len(y), groups, self.inner_folds, seed=self.boosting.seed)
+        n_folds = len(np.unique(folds))
+
+        # Regressor + conformal residuals.
+        oof, rounds = lgb_cross_fit(X, y, folds, self.boosting, "regression")
+        self.rounds = {"regressor": rounds}
+        self.residuals = ResidualModel.from_residuals(y - oof)
+        self.regressor = lgb_train(X, y, self.boosting, "regression", rounds)
+        self.diagnostics = {
+            "n_runs": int(len(y)),
+            "n_dropped_without_target": int((~keep).sum()),
+            "inner_folds": n_folds,
+            "inner_split": f"by {group_col}" if groups is not None and len(set(map(str, groups))) > 1 else "random",
+            "oof": _regression_diagnostics(y, oof, folds, coverage),
+        }
+
+        # P(success) sources, calibrated and compared on out-of-fold runs.
+        self.classifier = None
+        self.calibrators = {}
+        self.p_method = None
+        labelled = np.isfinite(t)
+        if labelled.sum() >= MIN_RUNS:
+            self._fit_probability(X[labelled], y[labelled], t[labelled], oof[labelled], folds[labelled])
+
+        self.summary = TrainingSummary.from_matrix(X, names, t if threshold_col else None)
+        contrib = self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+        self.importance = global_importance(names, contrib[:, :-1])
+        return self
+
+    def _fit_thresholds(self, table: pd.DataFrame, threshold: float | str | None, col: str | None) -> np.ndarray:
+        if threshold is None:
+            return np.full(len(table), np.nan)
+        if col is not None:
+            return feature_matrix(table, [col])[:, 0]
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+            raise InputError(f"threshold must be a finite number or a column name, got {threshold!r}")
+        return np.full(len(table), float(threshold))
+
+    def _fit_probability(self, X: np.ndarray, y: np.ndarray, t: np.ndarray, oof: np.ndarray, folds: np.ndarray) -> None:
+        success = (y >= t).astype(float)
+        kinds: list[CalibrationKind] = (
+            ["isotonic", "platt"] if self.calibration_requested == "auto" else [self.calibration_requested]
+        )
+        candidates: dict[tuple[str, str], float] = {}
+        raw: dict[str, np.ndarray] = {"conformal": cross_fitted_p(oof, y, t, folds)}
+
+        n_pos, n_neg = int(success.sum()), int(len(success) - success.sum())
+        self.classifier_uses_threshold = bool(np.unique(t).size > 1)  # per-run thresholds that vary
+        self.classifier_threshold = None if self.classifier_uses_threshold else float(t[0])
+        if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested != "conformal":
+            Xc = _with_threshold(X, t) if self.classifier_uses_threshold else X
+            p_oof, rounds = lgb_cross_fit(Xc, success, folds, self.boosting, "binary")
+            raw["classifier"] = p_oof
+            self.rounds["classifier"] = rounds
+            self.classifier = lgb_train(Xc, success, self.boosting, "binary", rounds)
+
+        report: dict[str, Any] = {"n_labelled": len(success), "n_success": n_pos, "n_failure": n_neg, "methods": {}}
+        for method, p in raw.items():
+            # "identity" competes too: a well-behaved source may need no calibration at all.
+            method_kinds = [*kinds, "identity"] if self.calibration_requested == "auto" else kinds
+            scores = {}
+            for kind in method_kinds:
+                p_cal = cross_fit(p, success, folds, kind)
+                scores[kind] = brier(p_cal, success)
+                candidates[(method, kind)] = scores[kind]
+            best_kind = min(scores, key=lambda k: scores[k])
+            self.calibrators[method] = fit_calibrator(p, success, best_kind)  # type: ignore[arg-type]
+            p_best = cross_fit(p, success, folds, best_kind)  # type: ignore[arg-type]
+            report["methods"][method] = {
+                "calibration": best_kind,
+                "brier_raw": brier(p, success),
+                "brier_calibrated": scores[best_kind],
+                "ece_raw": expected_calibration_error(p, success),
+                "ece_calibrated": expected_calibration_error(p_best, success),
+                "auroc": _auroc(p, success),
+            }
+        if self.p_method_requested == "classifier" and "classifier" not in raw:
+            raise InputError(
+                f"cannot train a success classifier: {n_pos} successes and {n_neg} failures "
+                f"(need at least {MIN_PER_CLASS} of each)",
+                hint="use p_method='conformal' or 'auto'",
+            )
+        allowed = [m for m in raw if self.p_method_requested in ("auto", m)]
+        self.p_method = min(allowed, key=lambda m: report["methods"][m]["brier_calibrated"])
+        report["chosen"] = self.p_method
+        self.diagnostics["p_success"] = report
+
+    def _set_schema(self, names: Sequence[str], stored: FeatureSchema | None = None) -> None:
+        """Feature roles/units come from the catalogue at fit time; a loaded predictor keeps the stored ones."""
+        infos = [feature_info(n, dynamic_prefixes=self.dynamic_prefixes, recipe_prefixes=self.recipe_prefixes) for n in names]
+        if stored is not None:
+            infos = [
+                FeatureInfo(i.name, role, i.group, unit or i.unit, i.meaning)  # type: ignore[arg-type]
+                for i, role, unit in zip(infos, stored.roles, stored.units, strict=True)
+            ]
+        self._infos = infos
+        self.schema = stored or FeatureSchema(tuple(names), tuple(i.role for i in infos), tuple(i.unit for i in infos))
+
+    # -------------------------------------------------------------- predict
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self._require_fitted().names)
+
+    def _require_fitted(self) -> FeatureSchema:
+        if self.schema is None or self.regressor is None or self.residuals is None:
+            raise NotFittedError("this predictor is not fitted yet", hint="call fit(...) or Predictor.load(dir)")
+        return self.schema
+
+    def predict(
+        self,
+        rows: Any,
+        threshold: float | Sequence[float] | None = None,
+        *,
+        coverage: float | None = None,
+        explain: bool = True,
+        strict: bool = True,
+        top_reasons: int = 5,
+    ) -> list[Forecast]:
+        """Forecast each row (a DataFrame, a mapping, or a list of mappings of feature values).
+
+        threshold: overrides the fit-time threshold (one number, or one per row). Rows that carry the
+        fit-time threshold column use their own value. strict: a feature column absent from `rows` is an
+        error (likely a schema mismatch); pass NaN for a feature you could not compute.
+        """
+        out = self.predict_arrays(rows, threshold, coverage=coverage, strict=strict, contributions=explain)
+        schema = self._require_fitted()
+        X, cov = out["X"], out["coverage"]
+        forecasts = []
+        for i in range(len(X)):
+            t = out["threshold"][i]
+            ood_reasons = tuple(self.summary.check(schema.names, X[i], t)) if self.summary else ()
+            p = out["p_success"][i]
+            contrib: dict[str, float] = {}
+            why: tuple[Reason, ...] = ()
+            base = math.nan
+            if explain:
+                row_c = out["contributions"][i]
+                contrib = {n: float(c) for n, c in zip(schema.names, row_c[:-1], strict=True)}
+                base = float(row_c[-1])
+                why = tuple(reasons(self._infos, X[i], row_c[:-1], top=top_reasons))
+            forecasts.append(
+                Forecast(
+                    metric=float(out["metric"][i]),
+                    interval=(float(out["lo"][i]), float(out["hi"][i])),
+                    coverage=cov,
+                    threshold=None if not np.isfinite(t) else float(t),
+                    p_success=None if not np.isfinite(p) else float(p),
+                    p_method=out["p_method"][i],
+                    ood=bool(ood_reasons),
+                    ood_reasons=ood_reasons,
+                    base_value=base,
+                    contributions=contrib,
+                    reasons=why,
+                )
+            )
+        return forecasts
+
+    def predict_arrays(
+        self,
+        rows: Any,
+        threshold: float | Sequence[float] | None = None,
+        *,
+        coverage: float | None = None,
+        strict: bool = True,
+        contributions: bool = False,
+    ) -> dict[str, Any]:
+        """Vectorised forecasts: metric, lo, hi, p_success (NaN without a threshold), threshold, p_method."""
+        schema = self._require_fitted()
+        assert self.regressor is not None and self.residuals is not None
+        table = to_frame(rows)
+        X = feature_matrix(table, schema.names, strict=strict)
+        cov = self.coverage if coverage is None else coverage
+        raw = self.regressor.predict(X, **PREDICT_PARAMS)
+        lo, hi = self.residuals.interval(raw, cov)
+        metric = raw
+        if self.bounds is not None:
+            metric, lo, hi = (np.clip(a, *self.bounds) for a in (raw, lo, hi))
+        t = self._predict_thresholds(table, threshold)
+        p, methods = self._p_success(X, raw, t)
+        result: dict[str, Any] = {
+            "X": X, "metric": metric, "lo": lo, "hi": hi, "p_success": p, "threshold": t,
+            "p_method": methods, "coverage": cov,
+        }
+        if contributions:
+            result["contributions"] = self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+        return result
+
+    def _predict_thresholds(self, table: pd.DataFrame, threshold: float | Sequence[float] | None) -> np.ndarray:
+        n = len(table)
+        if threshold is not None:
+            t = np.broadcast_to(np.asarray(threshold, dtype=float), (n,)).copy()
+        elif self.threshold_col is not None and self.threshold_col in table.columns:
+            t = feature_matrix(table, [self.threshold_col])[:, 0]
+        elif self.threshold_value is not None:
+            t = np.full(n, self.threshold_value)
+        else:
+            t = np.full(n, np.nan)
+        return t
+
+    def _p_success(self, X: np.ndarray, raw: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        assert self.residuals is not None
+        n = len(raw)
+        p = np.full(n, np.nan)
+        methods: list[str | None] = [None] * n
+        has_t = np.isfinite(t)
+        if not has_t.any():
+            return p, methods
+        use_clf = np.zeros(n, dtype=bool)
+        if self.p_method == "classifier" and self.classifier is not None:
+            if self.classifier_uses_threshold:
+                use_clf = has_t
+            elif self.classifier_threshold is not None:
+                # A fixed-threshold classifier only answers for that threshold.
+                use_clf = has_t & np.isclose(t, self.classifier_threshold)
+        if use_clf.any():
+            Xc = _with_threshold(X[use_clf], t[use_clf]) if self.classifier_uses_threshold else X[use_clf]
+            cal = self.calibrators.get("classifier", Calibrator())
+            p[use_clf] = cal(self.classifier.predict(Xc, **PREDICT_PARAMS))
+            for i in np.flatnonzero(use_clf):
+                methods[i] = f"classifier+{cal.kind}"
+        conf = has_t & ~use_clf
+        if conf.any():
+            cal = self.calibrators.get("conformal", Calibrator())
+            p[conf] = cal(self.residuals.p_at_least(raw[conf], t[conf]))
+            for i in np.flatnonzero(conf):
+                methods[i] = f"conformal+{cal.kind}"
+        return p, methods
+
+    # ------------------------------------------------------------- explain
+
+    def contributions(self, rows: Any, *, strict: bool = True) -> np.ndarray:
+        """Exact TreeSHAP contributions of the metric forecast: shape (n, n_features + 1), last column = base."""
+        schema = self._require_fitted()
+        assert self.regressor is not None
+        X = feature_matrix(to_frame(rows), schema.names, strict=strict)
+        return self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+
+    def explanation(self, rows: Any, *, strict: bool = True) -> shap.Explanation:
+        """A `shap.Explanation` of the metric forecast, for shap's plots."""
+        import shap
+
+        schema = self._require_fitted()
+        X = feature_matrix(to_frame(rows), schema.names, strict=strict)
+        c = self.contributions(rows, strict=strict)
+        return shap.Explanation(
+            values=c[:, :-1], base_values=c[:, -1], data=X, feature_names=list(schema.names)
+        )
+
+    def global_importance(self) -> list[tuple[str, float]]:
+        """Mean |SHAP| of each feature over the training runs, largest first."""
+        self._require_fitted()
+        return list(self.importance)
+
+    # ------------------------------------------------------------ persist
+
+    def save(self, directory: str | Path) -> Path:
+        from tuneahead.predict.artifact import save
+
+        return save(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, *, expect_features: Sequence[str] | None = None) -> Predictor:
+        from tuneahead.predict.artifact import load
+
+        return load(directory, expect_features=expect_features)
+
+
+def _with_threshold(X: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return np.column_stack([X, t])
+
+
+def _bounds(y: np.ndarray) -> tuple[float, float] | None:
+    """Scores in [0, 1] or [0, 100] are clipped to that range; anything else is left alone."""
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if lo >= 0.0 and hi <= 1.0:
+        return (0.0, 1.0)
+    if lo >= 0.0 and hi <= 100.0 and hi > 1.0:
+        return (0.0, 100.0)
+    return None
+
+
+def _auroc(p: np.ndarray, y: np.ndarray) -> float | None:
+    if len(np.unique(y)) < 2:
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p))
+
+
+def _regression_diagnostics(y: np.ndarray, oof: np.ndarray, folds: np.ndarray, coverage: float) -> dict[str, float]:
+    """Out-of-fold error and the coverage the conformal interval actually reaches on unseen folds."""
+    covered = np.zeros(len(y), dtype=bool)
+    for f in np.unique(folds):
+        test = folds == f
+        if (~test).sum() == 0:
+            continue
+        lo, hi = ResidualModel.from_residuals(y[~test] - oof[~test]).interval(oof[test], coverage)
+        covered[test] = (y[test] >= lo) & (y[test] <= hi)
+    err = oof - y
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": float(1 - np.sum(err**2) / max(np.sum((y - y.mean()) ** 2), 1e-12)),
+        "interval_coverage": float(covered.mean()),
+        "target_coverage": coverage,
+    }

@@ -1,0 +1,98 @@
+"""Export the run store to the run-table format `fit` / `evaluate` read (see `tuneahead.evaluate.runs`).
+
+Ground truth goes to its own table/file (`truth_*` columns), never next to the features.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuneahead.store.sqlite import RunRecord, RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _curve_columns(record: RunRecord) -> dict[str, list]:
+    """Live-run curves at the eval steps: what Early-Stop Extrapolation gets to see."""
+    ev = record.curves.get("full_eval") or {}
+    steps = list(ev.get("step", []))
+    train = record.curves.get("full_train") or {}
+    train_steps, train_loss = list(train.get("step", [])), list(train.get("loss", []))
+    at_eval: list[float | None] = []
+    j = 0
+    for s in steps:  # last logged train loss at or before each eval step
+        while j + 1 < len(train_steps) and train_steps[j + 1] <= s:
+            j += 1
+        at_eval.append(train_loss[j] if train_steps and train_steps[j] <= s else None)
+    return {
+        "curve_steps": steps,
+        "curve_eval_metric": list(ev.get("metric", [])),
+        "curve_eval_loss": list(ev.get("loss", [])),
+        "curve_train_loss": at_eval,
+    }
+
+
+def run_row(record: RunRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "run_id": record.run_id,
+        "family": record.family,
+        "model_size": record.model_params,
+        "model": record.model,
+        "final_metric": record.final_metric,
+        "target": record.target,
+        "success": record.success,
+        "cost_full": record.costs.get("flops_full"),
+        "cost_probe": record.costs.get("flops_probe"),
+        "cost_proxy": record.costs.get("flops_proxy"),
+        "cost_seconds_full": record.costs.get("seconds_full"),
+        "cost_seconds_probe": record.costs.get("seconds_probe"),
+        "cost_seconds_proxy": record.costs.get("seconds_proxy"),
+        "proxy_metric": record.extra.get("proxy_metric"),
+        "proxy_zero_shot_metric": record.extra.get("proxy_zero_shot_metric"),
+    }
+    row.update(record.static_features)
+    row.update(record.dynamic_features)
+    row.update(_curve_columns(record))
+    return row
+
+
+def to_frame(store: RunStore, *, campaign: str | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([run_row(r) for r in store.iter_runs(campaign=campaign)])
+
+
+def truth_frame(store: RunStore, *, campaign: str | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for r in store.iter_runs(campaign=campaign, with_truth=True):
+        truth = r.ground_truth or {}
+        rows.append({"run_id": r.run_id, **{f"truth_{k}": v for k, v in _flatten(truth).items()}})
+    return pd.DataFrame(rows)
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "_"))
+        elif isinstance(v, list | tuple):
+            out[key] = str(list(v))
+        else:
+            out[key] = v
+    return out
+
+
+def export_parquet(store: RunStore, out: str | Path, *, campaign: str | None = None) -> tuple[Path, Path]:
+    """Write `<out>` (runs) and `<out stem>.truth.parquet` (ground truth). Returns both paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs = to_frame(store, campaign=campaign)
+    runs.to_parquet(out, index=False)
+    truth_path = out.with_name(out.stem + ".truth.parquet")
+    truth_frame(store, campaign=campaign).to_parquet(truth_path, index=False)
+    return out, truth_path

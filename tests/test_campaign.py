@@ -1,0 +1,87 @@
+"""Campaign runner and run store: resumable, no lost or repeated runs, failures recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from tuneahead.bench.campaign import load_spec, run_campaign
+from tuneahead.bench.executors import LocalExecutor
+from tuneahead.store.export import export_parquet
+from tuneahead.store.sqlite import RunStore
+
+TESTS = Path(__file__).parent
+
+
+def write_spec(tmp: Path, **options) -> Path:
+    spec = {"name": "t", "runs": options.pop("runs", 6), "store": "runs.db", "run_fn": "fake_runs:sleepy_run",
+            "options": options}
+    path = tmp / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def test_campaign_runs_everything_once_and_exports(tmp_path) -> None:
+    spec = load_spec(write_spec(tmp_path, fail=["t-00003"]))
+    counts = run_campaign(spec, executor=LocalExecutor(2))
+    assert counts == {"pending": 0, "done": 5, "failed": 1}
+    # Re-running does nothing new; the failure was retried once more (max_attempts=2) and stays failed.
+    counts = run_campaign(spec, executor=LocalExecutor(2))
+    assert counts["done"] == 5 and counts["failed"] == 1
+    with RunStore(tmp_path / "runs.db") as store:
+        assert store.count_runs() == 5
+        errors = dict(store.task_errors("t"))
+        assert "planned failure" in errors["t-00003"]
+        runs_path, truth_path = export_parquet(store, tmp_path / "out" / "runs.parquet")
+    runs, truth = pd.read_parquet(runs_path), pd.read_parquet(truth_path)
+    assert len(runs) == 5 and runs["run_id"].is_unique
+    assert not any(c.startswith("truth_") for c in runs.columns)  # ground truth is stored apart
+    assert list(truth.columns) == ["run_id", "truth_knob"]
+    assert runs.loc[0, "curve_train_loss"].tolist() == [2.5, 1.8]  # train loss at the eval steps
+
+
+def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:
+    log = tmp_path / "executions.log"
+    spec_path = write_spec(tmp_path, runs=12, sleep=0.4, log=str(log))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "tuneahead.cli", "campaign", "run", str(spec_path), "--workers", "2", "--json"]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if log.exists() and len(log.read_text().split()) >= 3:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # driver and workers die mid-run, no clean-up
+    proc.wait()
+    with RunStore(tmp_path / "runs.db") as store:
+        finished_before = set(store.run_ids())
+    assert 0 < len(finished_before) < 12
+    with log.open("a") as fh:
+        fh.write("RESTART\n")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with RunStore(tmp_path / "runs.db") as store:
+        assert sorted(store.run_ids()) == [f"t-{i:05d}" for i in range(12)]  # nothing lost
+    after_restart = log.read_text().split("RESTART")[1].split()
+    assert not set(after_restart) & finished_before  # nothing finished was run again
+    assert len(after_restart) == len(set(after_restart))
+
+
+def test_bad_spec_names_the_field(tmp_path) -> None:
+    from tuneahead.errors import InputError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nruns: -3\n", encoding="utf-8")
+    try:
+        load_spec(bad)
+    except InputError as exc:
+        assert exc.location is not None and exc.location.field == "runs"
+    else:
+        raise AssertionError("expected InputError")

@@ -1,0 +1,143 @@
+"""Predictor artifacts: LightGBM text + JSON, identical predictions after a reload in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tuneahead.errors import InputError
+from tuneahead.evaluate.synthetic import make_synthetic_runs
+from tuneahead.predict import Predictor, SchemaMismatchError
+
+
+@pytest.fixture(scope="module")
+def runs() -> pd.DataFrame:
+    return make_synthetic_runs(300, seed=21, missing_probe_share=0.1, with_curves=False)
+
+
+@pytest.fixture(scope="module")
+def saved(runs: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[Predictor, Path]:
+    p = Predictor(n_estimators=120).fit(runs, "final_metric", threshold="target", group_col="family")
+    path = p.save(tmp_path_factory.mktemp("predictor") / "pred")
+    return p, path
+
+
+def test_artifact_is_text_and_json_only(saved: tuple[Predictor, Path]) -> None:
+    _, path = saved
+    files = sorted(f.name for f in path.iterdir())
+    assert "predictor.json" in files and "regressor.txt" in files
+    assert set(files) <= {"predictor.json", "regressor.txt", "classifier.txt"}
+    for f in path.iterdir():
+        f.read_text(encoding="utf-8")  # all text, nothing pickled
+    meta = json.loads((path / "predictor.json").read_text())
+    assert meta["format"] == "tuneahead-predictor" and meta["format_version"] == 1
+    for key in ("schema", "target", "threshold", "p_success", "conformal", "training_summary", "library_versions"):
+        assert key in meta, key
+    assert meta["schema"]["names"][0] == "data_n_examples_log10"
+    assert meta["threshold"]["column"] == "target"
+    assert len(meta["conformal"]["quantiles"]) == 2
+    assert set(meta["library_versions"]) >= {"tuneahead", "lightgbm", "numpy", "python"}
+    assert (path / "regressor.txt").read_text().startswith("tree")
+
+
+def test_round_trip_in_a_fresh_process_gives_identical_predictions(
+    saved: tuple[Predictor, Path], runs: pd.DataFrame, tmp_path: Path
+) -> None:
+    p, path = saved
+    rows = runs.head(40)
+    rows_file = tmp_path / "rows.parquet"
+    rows.to_parquet(rows_file)
+    before = p.predict(rows)
+    script = (
+        "import json, sys, pandas as pd\n"
+        "from tuneahead.predict import Predictor\n"
+        "p = Predictor.load(sys.argv[1])\n"
+        "fc = p.predict(pd.read_parquet(sys.argv[2]))\n"
+        "print(json.dumps([f.to_dict() for f in fc]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(path), str(rows_file)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    after = json.loads(out.stdout)
+    assert len(after) == len(before)
+    for a, b in zip(after, before, strict=True):
+        assert a["metric"] == b.metric  # bit-identical, not approximately equal
+        assert a["interval"] == list(b.interval)
+        assert a["p_success"] == b.p_success and a["p_method"] == b.p_method
+        assert a["contributions"] == b.contributions
+        assert a["ood"] == b.ood
+
+
+def test_loaded_predictor_keeps_everything(saved: tuple[Predictor, Path], runs: pd.DataFrame) -> None:
+    p, path = saved
+    q = Predictor.load(path)
+    assert q.schema == p.schema and q.schema.version == p.schema.version
+    assert q.p_method == p.p_method and q.rounds == p.rounds and q.bounds == p.bounds
+    assert q.global_importance() == p.global_importance()  # JSON keeps floats exactly
+    a, b = p.predict_arrays(runs), q.predict_arrays(runs)
+    for key in ("metric", "lo", "hi", "p_success"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_schema_mismatch_on_load_names_the_missing_features(saved: tuple[Predictor, Path]) -> None:
+    p, path = saved
+    Predictor.load(path, expect_features=p.feature_names + ["extra"])
+    with pytest.raises(SchemaMismatchError, match="probe_grad_norm"):
+        Predictor.load(path, expect_features=[n for n in p.feature_names if n != "probe_grad_norm"])
+
+
+def _copy(path: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for f in path.iterdir():
+        (dest / f.name).write_bytes(f.read_bytes())
+    return dest
+
+
+def test_tampered_or_foreign_files_are_refused(saved: tuple[Predictor, Path], tmp_path: Path) -> None:
+    _, path = saved
+    bad = _copy(path, tmp_path / "tampered")
+    text = (bad / "regressor.txt").read_text()
+    (bad / "regressor.txt").write_text(text.replace("learning_rate", "learning_rate ", 1))
+    with pytest.raises(InputError, match="does not match"):
+        Predictor.load(bad)
+
+    old = _copy(path, tmp_path / "future")
+    meta = json.loads((old / "predictor.json").read_text())
+    meta["format_version"] = 99
+    (old / "predictor.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="format version 99"):
+        Predictor.load(old)
+
+    with pytest.raises(InputError, match="no predictor.json"):
+        Predictor.load(tmp_path / "nowhere")
+
+
+def test_catalogue_unit_change_is_a_schema_mismatch(tmp_path: Path) -> None:
+    from tuneahead.evaluate.runs import feature_info
+
+    if feature_info("answer_cut_share").unit != "share":
+        pytest.skip("the feature catalogue does not register answer_cut_share in this build")
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"answer_cut_share": rng.uniform(0, 1, 60), "other": rng.normal(size=60)})
+    df["final_metric"] = 1 - df["answer_cut_share"]
+    path = Predictor(n_estimators=20).fit(df, "final_metric").save(tmp_path / "p")
+    meta = json.loads((path / "predictor.json").read_text())
+    i = meta["schema"]["names"].index("answer_cut_share")
+    meta["schema"]["units"][i] = "tokens"  # as if trained when the feature meant something else
+    del meta["schema"]["version"]
+    (path / "predictor.json").write_text(json.dumps(meta))
+    with pytest.raises(SchemaMismatchError, match="answer_cut_share"):
+        Predictor.load(path)
+
+
+def test_resave_removes_a_stale_classifier(runs: pd.DataFrame, tmp_path: Path) -> None:
+    Predictor(n_estimators=30).fit(runs, threshold="target").save(tmp_path / "p")
+    assert (tmp_path / "p" / "classifier.txt").exists()
+    Predictor(n_estimators=30).fit(runs).save(tmp_path / "p")  # no threshold: no classifier
+    assert not (tmp_path / "p" / "classifier.txt").exists()
+    assert Predictor.load(tmp_path / "p").classifier is None
