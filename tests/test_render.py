@@ -77,3 +77,15 @@ def test_named_template_and_tokenizer_template() -> None:
     assert np.dtype("int32") == tokenize_batch(
         [chat(("user", "a"), ("assistant", "b"))], bundle, CHATML_TEMPLATE, "completion"
     )[0].input_ids.dtype
+
+
+def test_generation_prompt_stops_where_the_answer_starts(default_bundle) -> None:
+    from tuneahead.data.render import render_generation_prompt
+
+    template = resolve_template(default_bundle, None)
+    ex = chat(("user", "Capital of France?"), ("assistant", "Paris"))
+    prompt, answer = render_generation_prompt(ex, default_bundle, template)
+    full = render(ex, default_bundle, template).text
+    assert answer == "Paris"
+    assert prompt.endswith("<|im_start|>assistant\n") and full.startswith(prompt)
+    assert full[len(prompt):].startswith("Paris<|im_end|>")

@@ -201,3 +201,27 @@ def tokenize_batch(
                 loss = np.ones(len(ids), dtype=bool)
             out[i] = Tokenized(ids, loss, completion)
     return [t for t in out if t is not None]
+
+
+def render_generation_prompt(example: Example, bundle: TokenizerBundle, template: str) -> tuple[str, str]:
+    """(prompt text ending where the model must start answering, the reference answer).
+
+    For chat examples: every message before the last assistant turn, rendered with the template's
+    generation prompt. For raw examples: the prompt string. Used to evaluate a model by generation.
+    """
+    answer = example.completion_text()
+    if not example.is_chat:
+        return example.prompt or "", answer
+    last = max(i for i, m in enumerate(example.messages) if m.role == "assistant")
+    messages = [{"role": m.role, "content": m.content} for m in example.messages[:last]]
+    try:
+        text = _compiled(template).render(
+            messages=messages,
+            add_generation_prompt=True,
+            bos_token=bundle.bos_token or "",
+            eos_token=bundle.eos_token or "",
+            pad_token=bundle.pad_token or "",
+        )
+    except Exception as exc:
+        raise DataError(f"chat template failed on this example: {exc}", Location(file=example.id)) from None
+    return text, answer
