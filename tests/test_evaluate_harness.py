@@ -57,8 +57,8 @@ def test_no_group_leaks_into_training_and_every_seed_runs(runs: pd.DataFrame) ->
 
 
 def test_predictor_recovers_signal_and_beats_the_trivial_baselines(runs: pd.DataFrame) -> None:
-    methods = [*tuneahead_methods(FAST)[:2], ProxyLM(FAST), EarlyStopExtrapolation(0.3), Majority()]
-    res = evaluate(runs, Task(), methods, EvalConfig(seeds=(0,), n_boot=100))
+    methods = [tuneahead_methods(FAST)[0], ProxyLM(FAST), EarlyStopExtrapolation(0.3), Majority()]
+    res = evaluate(runs, Task(), methods, EvalConfig(seeds=(0,), n_boot=40))
     ours, majority, oracle = res.method("tuneahead"), res.method("majority"), res.method("oracle")
     assert ours.metrics["auroc"] > 0.93
     assert ours.metrics["balanced_accuracy"] > 0.85 > majority.metrics["balanced_accuracy"]
@@ -66,7 +66,6 @@ def test_predictor_recovers_signal_and_beats_the_trivial_baselines(runs: pd.Data
     assert ours.metrics["interval_coverage"] > 0.8
     # The probe costs 1-2 % of a run, and savings follow the formula with that cost.
     assert 0.01 <= ours.metrics["decide_cost_share"] <= 0.02
-    assert res.method("static-only").metrics["decide_cost_share"] == 0.0
     assert res.method("proxylm").metrics["decide_cost_share"] == pytest.approx(0.25)
     assert res.method("early-stop-30%").metrics["decide_cost_share"] == pytest.approx(0.3)
     assert oracle.metrics["savings"] == pytest.approx(res.oracle_savings)

@@ -15,7 +15,7 @@ import typer
 from tuneahead import __version__
 
 # Modules under tuneahead.commands that define `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("describe", "demo", "fit", "evaluate", "campaign")
+COMMAND_MODULES: tuple[str, ...] = ("describe", "demo", "fit", "evaluate", "campaign", "probe")
 
 app = typer.Typer(
     name="tuneahead",

@@ -7,6 +7,7 @@ identical for all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -63,7 +64,11 @@ class ResidualHead:
 
 
 def cross_fitted_residuals(
-    fit_predict: callable, X: np.ndarray, y: np.ndarray, seed: int, n_folds: int = 5  # type: ignore[valid-type]
+    fit_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    n_folds: int = 5,
 ) -> np.ndarray:
     """y − ŷ where each ŷ comes from a model fitted without that run (random folds)."""
     from tuneahead.evaluate.splits import group_folds

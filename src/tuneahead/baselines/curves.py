@@ -191,7 +191,7 @@ def extrapolate(
         return fallback
     span = float(np.ptp(y)) or (abs(float(y[-1])) * 0.1 + 1e-6)
     plausible = (float(y.min()) - 3 * span, float(y.max()) + 3 * span)
-    n_hold = max(1, int(round(holdout * len(x))))
+    n_hold = max(1, round(holdout * len(x)))
     errors: dict[str, float] = {}
     values: dict[str, float] = {}
     for fam in families:

@@ -11,6 +11,7 @@ continues, so its prefix is not paid twice.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,7 +40,7 @@ def _curve_column(table: pd.DataFrame) -> str | None:
 
 
 def _as_array(v: object) -> np.ndarray:
-    if v is None or (isinstance(v, float) and v != v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return np.empty(0)
     return np.asarray(v, dtype=float).ravel()
 
@@ -125,7 +126,7 @@ class EarlyStopExtrapolation:
         pred = self._map.predict(self.projections(test))
         cost = prefix_cost(test, self.fraction)
         if self._map.head is None:
-            return MethodOutput(pred, *(np.full(len(test), np.nan) for _ in range(3)), cost, True)
+            return MethodOutput.point_only(pred, cost, cost_is_prefix=True)
         return self._map.head.output(pred, task.thresholds(test), cost, prefix=True)
 
 
@@ -183,6 +184,6 @@ class LinearEarlyStop:
             pred[ok] = np.column_stack([np.ones(ok.sum()), X[ok]]) @ self.coef
         cost = prefix_cost(test, self.fraction)
         if self.head is None:
-            return MethodOutput(pred, *(np.full(len(test), np.nan) for _ in range(3)), cost, True)
+            return MethodOutput.point_only(pred, cost, cost_is_prefix=True)
         return self.head.output(pred, task.thresholds(test), cost, prefix=True)
 

@@ -45,7 +45,12 @@ def register(app: typer.Typer) -> None:
 
         def run() -> int:
             from tuneahead.evaluate.harness import EvalConfig, evaluate
-            from tuneahead.evaluate.runs import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, Task, load_runs
+            from tuneahead.evaluate.runs import (
+                DEFAULT_DYNAMIC_PREFIXES,
+                DEFAULT_RECIPE_PREFIXES,
+                Task,
+                load_runs,
+            )
 
             table = load_runs(runs)
             thr = parse_threshold(threshold, list(table.columns))

@@ -203,8 +203,8 @@ def _cross_predict(method: Method, table: pd.DataFrame, task: Task, folds: np.nd
         method.fit(table.loc[~test], task, seed)
         out = method.predict(table.loc[test], task)
         prefix = out.cost_is_prefix
-        for k in arrays:
-            arrays[k][test] = getattr(out, k)
+        for k, values in arrays.items():
+            values[test] = getattr(out, k)
     return MethodOutput(**arrays, cost_is_prefix=prefix)
 
 

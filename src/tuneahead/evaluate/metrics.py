@@ -44,9 +44,16 @@ class MethodOutput:
     cost_is_prefix: bool = False
 
     @classmethod
-    def empty(cls, n: int, cost_is_prefix: bool = False) -> MethodOutput:
-        nan = np.full(n, np.nan)
-        return cls(nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy(), cost_is_prefix)
+    def point_only(cls, metric: np.ndarray, decide_cost: np.ndarray, cost_is_prefix: bool = False) -> MethodOutput:
+        """A forecast without interval or probability (every run undecided)."""
+        nan = np.full(len(metric), np.nan)
+        return cls(metric, nan, nan.copy(), nan.copy(), decide_cost, cost_is_prefix)
+
+    def subset(self, index: np.ndarray) -> MethodOutput:
+        return MethodOutput(
+            self.metric[index], self.lo[index], self.hi[index], self.p_success[index], self.decide_cost[index],
+            self.cost_is_prefix,
+        )
 
 
 def auroc(score: np.ndarray, positive: np.ndarray) -> float:
@@ -114,7 +121,8 @@ def savings(
     """Compute savings = 1 − (Σ decision cost + Σ full cost of runs let through) / Σ full cost.
 
     NaN when a needed cost is unknown. `oracle_savings` is what a perfect gate saves: the full cost of
-    the failed runs. `successes_lost` counts successful runs the gate would have stopped.
+    the failed runs. `successes_lost` counts successful runs the gate would have stopped; stopping them
+    saves compute too, which is why `savings_of_oracle` can exceed 1 — read it next to successes lost.
     """
     total = float(np.sum(cost_full))
     out = {
@@ -152,7 +160,7 @@ def mean_over_repeats(
     per = []
     for o in outputs:
         if index is not None:
-            o = MethodOutput(*(a[index] for a in (o.metric, o.lo, o.hi, o.p_success, o.decide_cost)), o.cost_is_prefix)
+            o = o.subset(index)
         yy, ss, cc = (y, success, cost_full) if index is None else (y[index], success[index], cost_full[index])
         per.append(compute_metrics(yy, ss, cc, o, tolerance=tolerance, decision_threshold=decision_threshold))
     keys = per[0].keys()

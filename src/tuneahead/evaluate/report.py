@@ -65,9 +65,11 @@ def to_markdown(result: EvaluationResult) -> str:
     lines = [
         "# TuneAhead evaluation",
         "",
-        f"{result.n_runs} runs ({result.n_success} successes: {thr_text}), {split}, {cfg.n_folds} folds, "
-        f"seeds {', '.join(map(str, cfg.seeds))}. A run is let through when P(success) ≥ {cfg.decision_threshold}. "
-        f"Cells: mean over seeds [{level} % bootstrap CI over runs].",
+        (
+            f"{result.n_runs} runs ({result.n_success} successes: {thr_text}), {split}, {cfg.n_folds} folds, "
+            f"seeds {', '.join(map(str, cfg.seeds))}. A run is let through when P(success) ≥ {cfg.decision_threshold}. "
+            f"Cells: mean over seeds [{level} % bootstrap CI over runs]."
+        ),
         "",
         f"Oracle savings (full cost of the failed runs): {_fmt(result.oracle_savings, 'pct')}.",
         "",

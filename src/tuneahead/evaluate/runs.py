@@ -10,6 +10,7 @@ Convention (what the TuneBench corpus writes and what a team's own history shoul
 | *feature columns*         | numeric; NaN where a feature could not be computed (no probe, no eval set)|
 | `final_metric`            | the target: the run's final score                                        |
 | `target`                  | optional per-run threshold: success means `final_metric >= target`       |
+| `model`                   | base model name (a label, kept out of the features)                      |
 | `cost_full`               | cost of the full run (any consistent unit: FLOPs, GPU-seconds, dollars)  |
 | `cost_probe`              | cost of TuneAhead's probe for that run (same unit)                       |
 | `cost_proxy`              | cost of the ProxyLM proxy run (same unit)                                |
@@ -19,6 +20,7 @@ Convention (what the TuneBench corpus writes and what a team's own history shoul
 | `curve_train_loss`        | list: train loss at those steps                                          |
 | `proxy_metric`            | the proxy model's fine-tuned score (ProxyLM baseline)                    |
 | `proxy_zero_shot_metric`  | the proxy model's zero-shot score (ProxyLM baseline)                     |
+| `cost_*`                  | any other cost (e.g. seconds): measured by the run, never a feature      |
 | `truth_*`                 | ground truth of a generator's hidden knobs: never a feature              |
 
 Every other numeric column is a feature. Feature roles drive the ablations: a column registered in the
@@ -33,11 +35,12 @@ List columns may be real lists (Parquet, JSON Lines) or JSON strings (CSV).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from tuneahead.errors import DataError, InputError, Location
 
@@ -66,7 +69,7 @@ COST_PREFIX = "cost_"  # any cost column (FLOPs, seconds, money) is an outcome, 
 #: Columns that are never features.
 RESERVED: frozenset[str] = frozenset(
     {
-        RUN_ID, FAMILY, MODEL_SIZE, FINAL_METRIC, TARGET, COST_FULL, COST_PROBE, COST_PROXY,
+        RUN_ID, FAMILY, MODEL_SIZE, "model", FINAL_METRIC, TARGET, COST_FULL, COST_PROBE, COST_PROXY,
         PROXY_METRIC, PROXY_ZERO_SHOT_METRIC, "success",
     }
 )
@@ -128,7 +131,7 @@ def is_reserved(name: str) -> bool:
 def load_runs(path: str | Path) -> pd.DataFrame:
     """Read a run table from CSV, TSV, Parquet, JSON Lines or JSON (a list of objects).
 
-    A SQLite run store is read through `tuneahead.store` when that layer provides `read_run_table(path)`.
+    A SQLite run store (.sqlite, .sqlite3, .db) is exported to the same format on the fly.
     """
     import pandas as pd
 
@@ -165,15 +168,16 @@ def load_runs(path: str | Path) -> pd.DataFrame:
 
 
 def _read_store(path: Path) -> pd.DataFrame:
+    import sqlite3
+
+    from tuneahead.store.export import to_frame
+    from tuneahead.store.sqlite import RunStore
+
     try:
-        from tuneahead.store import read_run_table  # type: ignore[attr-defined]
-    except ImportError:
-        raise InputError(
-            "this installation cannot read run stores directly",
-            Location(file=str(path)),
-            hint="export the store to Parquet or CSV first (`tuneahead runs export`) and pass that file",
-        ) from None
-    return read_run_table(path)
+        with RunStore(path) as store:
+            return to_frame(store)
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"not a readable run store: {exc}", Location(file=str(path))) from None
 
 
 def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -190,7 +194,7 @@ def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
                     raise DataError(
                         "curve column must hold a JSON list of numbers", Location(file=source, line=i + 2, field=col)
                     ) from None
-            values.append(None if v is None or (isinstance(v, float) and v != v) else list(v))
+            values.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else list(v))
         df[col] = values
     return df
 
@@ -210,7 +214,6 @@ class Task:
     exclude_cols: tuple[str, ...] = ()
     dynamic_prefixes: tuple[str, ...] = DEFAULT_DYNAMIC_PREFIXES
     recipe_prefixes: tuple[str, ...] = DEFAULT_RECIPE_PREFIXES
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self, table: pd.DataFrame) -> Task:
         """Check the columns exist and pin the feature list, so every method sees the same features."""

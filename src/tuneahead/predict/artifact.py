@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -105,9 +106,7 @@ def save(predictor: Predictor, directory: str | Path) -> Path:
 
 def _finite(obj: Any) -> Any:
     """JSON has no NaN: store it as null (readers turn it back into NaN where a number is expected)."""
-    if isinstance(obj, float) and obj != obj:
-        return None
-    if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}

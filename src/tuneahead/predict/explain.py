@@ -66,7 +66,7 @@ def reasons(
     """The `top` groups by |total contribution|, dropping groups below `min_share` of the total movement."""
     groups: dict[str, list[int]] = {}
     for j, info in enumerate(infos):
-        groups.setdefault(info.group, []).append(j)
+        groups.setdefault(_group_label(info), []).append(j)
     total_abs = float(np.abs(contributions).sum()) or 1.0
     out: list[Reason] = []
     for group, idx in groups.items():
@@ -84,6 +84,13 @@ def reasons(
         )
     out.sort(key=lambda r: -abs(r.contribution))
     return out[:top]
+
+
+def _group_label(info: FeatureInfo) -> str:
+    """Probe groups are kept apart from static ones of the same name (probe "loss" vs loss masking)."""
+    if info.role == "dynamic" and info.group != info.name and not info.group.startswith("probe"):
+        return f"probe {info.group}"
+    return info.group
 
 
 def global_importance(names: Sequence[str], contributions: np.ndarray) -> list[tuple[str, float]]:

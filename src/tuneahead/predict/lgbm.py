@@ -7,8 +7,9 @@ keeps the real names.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def cross_fit(
     params = bp.lgb_params(objective, len(y))
     fold_ids = np.unique(folds)
     splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in fold_ids]
-    callbacks = []
+    callbacks: list[Callable[..., Any]] = []
     rounds = bp.n_estimators or bp.max_rounds
     if bp.n_estimators is None:
         callbacks.append(lgb.early_stopping(bp.early_stopping_rounds, first_metric_only=True, verbose=False))
@@ -101,9 +102,11 @@ def cross_fit(
         seed=bp.seed,
     )
     metric_key = next(k for k in res if k.endswith("-mean"))
-    best = int(np.argmin(res[metric_key])) + 1 if bp.n_estimators is None else rounds
+    curve = cast("list[float]", res[metric_key])
+    best = int(np.argmin(curve)) + 1 if bp.n_estimators is None else rounds
+    cvbooster = cast("lgb.CVBooster", res["cvbooster"])
     oof = np.full(len(y), np.nan)
-    for booster, (_, test) in zip(res["cvbooster"].boosters, splits, strict=True):
+    for booster, (_, test) in zip(cvbooster.boosters, splits, strict=True):
         raw = booster.predict(X[test], num_iteration=best, **PREDICT_PARAMS)
         oof[test] = raw
     return oof, best

@@ -12,7 +12,8 @@ How it is built (`Predictor.fit`):
    score on out-of-fold runs with cross-fitted calibrators: nothing is scored on data it was fitted on.
    The better one answers (`p_method="auto"`); the other remains as fallback, e.g. the conformal one
    answers for a threshold the classifier never trained on.
-5. Final models are trained on all runs with the number of rounds found in step 2.
+5. Final models are trained on all runs with the number of rounds found in step 2 (the one number
+   chosen on the same inner folds, a negligible optimism in the out-of-fold diagnostics).
 
 Missing feature values (NaN) are fine: LightGBM routes them down a learned branch.
 """
@@ -38,8 +39,8 @@ from tuneahead.evaluate.runs import (
 )
 from tuneahead.evaluate.splits import group_folds
 from tuneahead.predict.calibration import (
-    Calibrator,
     CalibrationKind,
+    Calibrator,
     brier,
     cross_fit,
     expected_calibration_error,
@@ -222,7 +223,7 @@ class Predictor:
         self.residuals = ResidualModel.from_residuals(y - oof)
         self.regressor = lgb_train(X, y, self.boosting, "regression", rounds)
         self.diagnostics = {
-            "n_runs": int(len(y)),
+            "n_runs": len(y),
             "n_dropped_without_target": int((~keep).sum()),
             "inner_folds": n_folds,
             "inner_split": f"by {group_col}" if groups is not None and len(set(map(str, groups))) > 1 else "random",
@@ -238,7 +239,7 @@ class Predictor:
             self._fit_probability(X[labelled], y[labelled], t[labelled], oof[labelled], folds[labelled])
 
         self.summary = TrainingSummary.from_matrix(X, names, t if threshold_col else None)
-        contrib = self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+        contrib = np.asarray(self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS))
         self.importance = global_importance(names, contrib[:, :-1])
         return self
 
@@ -256,7 +257,6 @@ class Predictor:
         kinds: list[CalibrationKind] = (
             ["isotonic", "platt"] if self.calibration_requested == "auto" else [self.calibration_requested]
         )
-        candidates: dict[tuple[str, str], float] = {}
         raw: dict[str, np.ndarray] = {"conformal": cross_fitted_p(oof, y, t, folds)}
 
         n_pos, n_neg = int(success.sum()), int(len(success) - success.sum())
@@ -277,7 +277,6 @@ class Predictor:
             for kind in method_kinds:
                 p_cal = cross_fit(p, success, folds, kind)
                 scores[kind] = brier(p_cal, success)
-                candidates[(method, kind)] = scores[kind]
             best_kind = min(scores, key=lambda k: scores[k])
             self.calibrators[method] = fit_calibrator(p, success, best_kind)  # type: ignore[arg-type]
             p_best = cross_fit(p, success, folds, best_kind)  # type: ignore[arg-type]
@@ -386,7 +385,7 @@ class Predictor:
         table = to_frame(rows)
         X = feature_matrix(table, schema.names, strict=strict)
         cov = self.coverage if coverage is None else coverage
-        raw = self.regressor.predict(X, **PREDICT_PARAMS)
+        raw = np.asarray(self.regressor.predict(X, **PREDICT_PARAMS))
         lo, hi = self.residuals.interval(raw, cov)
         metric = raw
         if self.bounds is not None:
@@ -398,7 +397,7 @@ class Predictor:
             "p_method": methods, "coverage": cov,
         }
         if contributions:
-            result["contributions"] = self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+            result["contributions"] = np.asarray(self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS))
         return result
 
     def _predict_thresholds(self, table: pd.DataFrame, threshold: float | Sequence[float] | None) -> np.ndarray:
@@ -422,16 +421,17 @@ class Predictor:
         if not has_t.any():
             return p, methods
         use_clf = np.zeros(n, dtype=bool)
-        if self.p_method == "classifier" and self.classifier is not None:
+        classifier = self.classifier
+        if self.p_method == "classifier" and classifier is not None:
             if self.classifier_uses_threshold:
                 use_clf = has_t
             elif self.classifier_threshold is not None:
                 # A fixed-threshold classifier only answers for that threshold.
                 use_clf = has_t & np.isclose(t, self.classifier_threshold)
-        if use_clf.any():
+        if use_clf.any() and classifier is not None:
             Xc = _with_threshold(X[use_clf], t[use_clf]) if self.classifier_uses_threshold else X[use_clf]
             cal = self.calibrators.get("classifier", Calibrator())
-            p[use_clf] = cal(self.classifier.predict(Xc, **PREDICT_PARAMS))
+            p[use_clf] = cal(np.asarray(classifier.predict(Xc, **PREDICT_PARAMS)))
             for i in np.flatnonzero(use_clf):
                 methods[i] = f"classifier+{cal.kind}"
         conf = has_t & ~use_clf
@@ -449,7 +449,7 @@ class Predictor:
         schema = self._require_fitted()
         assert self.regressor is not None
         X = feature_matrix(to_frame(rows), schema.names, strict=strict)
-        return self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS)
+        return np.asarray(self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS))
 
     def explanation(self, rows: Any, *, strict: bool = True) -> shap.Explanation:
         """A `shap.Explanation` of the metric forecast, for shap's plots."""
