@@ -1,1 +1,1 @@
-"""Model resolution, configs and parameter counting (weights are loaded by the probe layer)."""
+"""Models: resolution and loading (built-in tiny models, SmolLM2, HF folders, GGUF), configs, parameter counts."""
