@@ -395,11 +395,11 @@ def loss_tokens_per_trainable_param(s: DatasetStats) -> float:
 # ---------------------------------------------------------------- base model (needs local weights)
 
 
-@_static("base_completion_ppl_mean", "model", "perplexity", "base model's mean perplexity on sampled answers (NaN: no model)")
-def base_completion_ppl_mean(s: DatasetStats) -> float:
+@_static("base_answer_nll_mean", "model", "nats", "base model's mean per-example answer log-perplexity (NaN: no model)")
+def base_answer_nll_mean(s: DatasetStats) -> float:
     return s.base_perplexity[0] if s.base_perplexity else NAN
 
 
-@_static("base_completion_ppl_std", "model", "perplexity", "std of the base model's per-example answer perplexity")
-def base_completion_ppl_std(s: DatasetStats) -> float:
+@_static("base_answer_nll_std", "model", "nats", "std of the base model's per-example answer log-perplexity")
+def base_answer_nll_std(s: DatasetStats) -> float:
     return s.base_perplexity[1] if s.base_perplexity else NAN

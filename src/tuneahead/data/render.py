@@ -27,7 +27,14 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
     "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-NAMED_TEMPLATES: dict[str, str] = {"chatml": CHATML_TEMPLATE}
+# A plain-text layout without special role tokens ("### User:" / "### Assistant:"); answers end with EOS.
+PLAIN_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] + '\n\n' }}"
+    "{% else %}{{ '### ' + (message['role'] | capitalize) + ':\n' + message['content'] }}"
+    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}{{ '\n\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '### Assistant:\n' }}{% endif %}"
+)
+NAMED_TEMPLATES: dict[str, str] = {"chatml": CHATML_TEMPLATE, "plain": PLAIN_TEMPLATE}
 
 # End-of-turn strings that close an assistant answer in common templates.
 _END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "</s>", "<end_of_turn>", "<|endoftext|>")

@@ -102,7 +102,10 @@ def completion_perplexity(
     max_len: int,
     sample: int = 32,
 ) -> tuple[float, float]:
-    """Mean and std of the base model's per-example answer perplexity on a fixed-seed sample.
+    """Mean and std of the base model's per-example answer *log*-perplexity (nats/token) on a sample.
+
+    Log space, because per-example perplexities of short answers span orders of magnitude and a mean
+    of raw perplexities is dominated by a few outliers.
 
     `model_ref` is anything `tuneahead.models.loading.load_model` accepts, or an already loaded model.
     Returns (nan, nan) when no sampled example has an answer token within `max_len`.
@@ -119,4 +122,5 @@ def completion_perplexity(
     values = values[~np.isnan(values)]
     if not len(values):
         return math.nan, math.nan
-    return float(values.mean()), float(values.std())
+    logs = np.log(values)
+    return float(logs.mean()), float(logs.std())

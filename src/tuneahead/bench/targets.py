@@ -1,0 +1,170 @@
+"""The accuracy bar each TuneBench run must clear: success = hidden-test exact match >= target.
+
+A target plays the part of the bar a user sets before paying for a fine-tune. It is drawn per run as
+
+    target = chance + fraction * (ceiling - chance),   fraction in FRACTIONS
+
+where `chance` is the accuracy of guessing (1 / #labels for classification-like families, 0 for
+generative ones) and `ceiling` is what a sensible recipe reaches on that family, difficulty and
+model. Users ask for "most of what is achievable" (0.9), "a good share" (0.7) or "clearly better
+than guessing" (0.5); clean runs mostly clear the low bars and about half clear the high one, runs
+with a planted problem mostly fail, which puts the success share near 30-60 %.
+
+Ceilings start as a prior (`prior_ceiling`, a guess written down before any run) and are replaced by
+measured ones once runs exist (`recalibrate_targets`): the target is not an input to training, so
+it may be re-drawn after the runs, with the same fraction, as long as a run's own outcome never
+moves its own bar (leave-one-out).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tuneahead.bench.tasks import Difficulty, TaskFamily, difficulty_score, is_labelled
+
+FRACTIONS: tuple[float, ...] = (0.5, 0.7, 0.9)
+FRACTION_WEIGHTS: tuple[float, ...] = (0.25, 0.35, 0.40)
+STEP = 0.05  # users state round bars
+
+# Prior ceiling (accuracy of a sensible tiny-1m run) at the easiest and the hardest knob setting.
+# A guess from the task's nature (copying and lookups are easy for small transformers, carrying
+# digits and composing edits are not); `recalibrate_targets` replaces it with measurements.
+PRIOR_CEILING: dict[str, tuple[float, float]] = {
+    "arithmetic": (0.90, 0.05),
+    "reverse": (0.90, 0.05),
+    "sort_words": (0.90, 0.10),
+    "kv_lookup": (0.95, 0.25),
+    "sentiment": (0.97, 0.55),
+    "topic": (0.97, 0.45),
+    "compare": (0.95, 0.60),
+    "parity": (0.98, 0.50),
+    "date_format": (0.95, 0.15),
+    "case_convert": (0.90, 0.20),
+    "counting": (0.85, 0.15),
+    "caesar": (0.85, 0.03),
+    "compose": (0.85, 0.05),
+    "kth_word": (0.95, 0.30),
+    "next_in_sequence": (0.85, 0.20),
+    "unit_convert": (0.90, 0.20),
+}
+_DEFAULT_PRIOR = (0.85, 0.10)
+# Share of the headroom above chance a model keeps relative to tiny-1m.
+MODEL_FACTOR: dict[str, float] = {"tiny-0.2m": 0.8, "tiny-1m": 1.0, "tiny-4m": 1.1}
+
+
+@dataclass(frozen=True)
+class TargetDraw:
+    target: float
+    fraction: float
+    ceiling: float
+    chance: float
+    source: str  # "prior" or "measured"
+
+
+def chance_accuracy(family: TaskFamily, difficulty: Difficulty) -> float:
+    """Accuracy of guessing uniformly among the labels on the balanced hidden test (0 when open-ended)."""
+    if is_labelled(family):
+        return 1.0 / len(family.labels(difficulty))  # type: ignore[attr-defined]
+    return 0.0
+
+
+def prior_ceiling(family: TaskFamily, difficulty: Difficulty, model: str) -> float:
+    easy, hard = PRIOR_CEILING.get(family.name, _DEFAULT_PRIOR)
+    chance = chance_accuracy(family, difficulty)
+    base = easy + (hard - easy) * difficulty_score(family, difficulty)
+    factor = MODEL_FACTOR.get(model, 1.0)
+    return min(0.99, max(chance, chance + factor * (base - chance)))
+
+
+def target_from(fraction: float, ceiling: float, chance: float) -> float:
+    """The bar for one run: `fraction` of the headroom above chance, rounded to STEP.
+
+    Never below chance + 10 % of the headroom to 1 (no one asks for a guess) and never above 0.95.
+    """
+    raw = chance + fraction * (ceiling - chance)
+    floor = chance + 0.1 * (1.0 - chance)
+    bar = round(max(raw, floor) / STEP) * STEP
+    return round(min(0.95, bar), 4)
+
+
+def draw_target(rng: random.Random, family: TaskFamily, difficulty: Difficulty, model: str) -> TargetDraw:
+    fraction = rng.choices(FRACTIONS, FRACTION_WEIGHTS)[0]
+    ceiling = prior_ceiling(family, difficulty, model)
+    chance = chance_accuracy(family, difficulty)
+    return TargetDraw(target_from(fraction, ceiling, chance), fraction, round(ceiling, 4), chance, "prior")
+
+
+# ---------------------------------------------------------------- after the runs
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What recalibration needs from one finished run (from its ground truth and its result)."""
+
+    run_id: str
+    family: str
+    model: str
+    difficulty_score: float
+    clean: bool  # no planted problem at all: these define what is achievable
+    fraction: float
+    chance: float
+    accuracy: float  # hidden-test exact match
+
+
+def difficulty_bucket(score: float) -> int:
+    """Easy (0), medium (1) or hard (2) thirds of the difficulty score."""
+    return min(2, int(score * 3))
+
+
+def recalibrate_targets(
+    runs: Sequence[RunOutcome],
+    *,
+    quantile: float = 0.9,
+    min_runs: int = 4,
+    prior: Mapping[str, float] | None = None,
+) -> dict[str, TargetDraw]:
+    """New targets from measured ceilings: the `quantile` of clean runs' accuracy in the same cell.
+
+    Cells are (family, model, difficulty third), falling back to (family, difficulty third) and then
+    to `prior[run_id]` (or the run's old bar as a ceiling) when fewer than `min_runs` other clean runs
+    exist. The run itself is always left out of its own cell, so its outcome never sets its bar.
+    """
+    cells: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
+    for r in runs:
+        if r.clean and math.isfinite(r.accuracy):
+            bucket = difficulty_bucket(r.difficulty_score)
+            cells[(r.family, r.model, bucket)].append((r.run_id, r.accuracy))
+            cells[(r.family, None, bucket)].append((r.run_id, r.accuracy))
+    out: dict[str, TargetDraw] = {}
+    for r in runs:
+        bucket = difficulty_bucket(r.difficulty_score)
+        ceiling = None
+        for key in ((r.family, r.model, bucket), (r.family, None, bucket)):
+            others = [acc for run_id, acc in cells.get(key, ()) if run_id != r.run_id]
+            if len(others) >= min_runs:
+                ceiling = _quantile(others, quantile)
+                break
+        if ceiling is None:
+            fallback = (prior or {}).get(r.run_id)
+            if fallback is None:
+                continue
+            out[r.run_id] = TargetDraw(
+                target_from(r.fraction, fallback, r.chance), r.fraction, fallback, r.chance, "prior"
+            )
+            continue
+        ceiling = max(ceiling, r.chance)
+        out[r.run_id] = TargetDraw(
+            target_from(r.fraction, ceiling, r.chance), r.fraction, round(ceiling, 4), r.chance, "measured"
+        )
+    return out
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)

@@ -1,0 +1,25 @@
+"""Caesar cipher: "Shift each letter forward by 3: abc" -> "def" (z wraps to a)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from tuneahead.bench.tasks.base import LETTERS, Family, knob_table, random_letters
+
+
+def shift_letters(text: str, shift: int) -> str:
+    return "".join(LETTERS[(LETTERS.index(c) + shift) % 26] for c in text)
+
+
+class Caesar(Family):
+    name = "caesar"
+    description = (
+        "shift each letter forward in the alphabet; harder with longer words and a shift that varies"
+    )
+    knobs = knob_table(length=(3, 4, 5, 6, 8, 10), shift=(1, 2, 3, 13, "varies"))
+
+    def _sample(self, rng: random.Random, d: dict[str, Any]) -> tuple[str, str]:
+        shift = rng.randint(1, 25) if d["shift"] == "varies" else d["shift"]
+        text = random_letters(rng, d["length"])
+        return f"Shift each letter forward by {shift}: {text}", shift_letters(text, shift)

@@ -1,0 +1,335 @@
+"""TuneBench scenarios: deterministic sampling, the scenario distribution, planted problems measured back
+from the written files, the ground-truth / feature separation, and the target rule."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from tuneahead.bench.scenario_data import DUPLICATE, LEAKED, LONG, MIXTURE, NOISY, core_prompt
+from tuneahead.bench.scenarios import (
+    DATA_PROBLEMS,
+    DEFAULT_BUDGET_TOKENS,
+    EXCLUSIVE,
+    MODEL_CONTEXT,
+    MODEL_ORDER,
+    PROBLEMS,
+    RECIPE_PROBLEMS,
+    Scenario,
+    estimated_cost,
+    load_scenario,
+    materialise,
+    sample_scenario,
+    scenario_splits,
+)
+from tuneahead.bench.targets import RunOutcome, draw_target, recalibrate_targets, target_from
+from tuneahead.bench.tasks import FAMILIES, get_family, is_labelled, row_answer
+from tuneahead.data.load import load_examples
+from tuneahead.recipe.load import load_recipe
+
+N_SCENARIOS = 1000
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Scenario]:
+    return [sample_scenario(seed) for seed in range(N_SCENARIOS)]
+
+
+def first_with(corpus: list[Scenario], problem: str, **plan) -> Scenario:
+    """The first sampled scenario planting `problem`, data-plan fields overridden (keeps files small)."""
+    s = next(s for s in corpus if problem in s.problems)
+    return replace(s, data=replace(s.data, **plan)) if plan else s
+
+
+def _rendered_lengths(rows: list[dict], template: str | None) -> list[int]:
+    from tuneahead.data.formats import normalize
+    from tuneahead.data.render import NAMED_TEMPLATES, tokenize_batch
+    from tuneahead.data.tokenizer import resolve_tokenizer
+
+    bundle, _ = resolve_tokenizer(model="tiny-1m")
+    examples = [normalize(r, "messages", f"row:{i}", None) for i, r in enumerate(rows)]
+    return [
+        t.length
+        for t in tokenize_batch(examples, bundle, NAMED_TEMPLATES[template or "chatml"], "completion")
+    ]
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_sampling_is_deterministic(corpus) -> None:
+    assert sample_scenario(17).to_dict() == corpus[17].to_dict()
+    a, b = sample_scenario(random.Random(5)), sample_scenario(random.Random(5))
+    assert a.to_dict() == b.to_dict()
+    assert sample_scenario(18).to_dict() != corpus[17].to_dict()
+
+
+def test_restrictions_are_honoured() -> None:
+    for seed in range(20):
+        s = sample_scenario(seed, model_sizes=["tiny-0.2m"], families=["parity", "reverse"])
+        assert s.model == "tiny-0.2m" and s.proxy_model is None and s.family in {"parity", "reverse"}
+    with pytest.raises(ValueError, match="model_sizes"):
+        sample_scenario(0, model_sizes=["gpt-5"])
+    with pytest.raises(ValueError, match="unknown task families"):
+        sample_scenario(0, families=["poetry"])
+
+
+def test_distribution_is_mostly_sensible_and_covers_every_problem(corpus) -> None:
+    sensible = sum(s.sensible for s in corpus) / len(corpus)
+    assert 0.62 <= sensible <= 0.78
+    assert 0.35 <= sum(not s.problems for s in corpus) / len(corpus) <= 0.55
+    counts = Counter(p for s in corpus for p in s.problems)
+    assert set(counts) == set(PROBLEMS) and min(counts.values()) >= 15, counts
+    assert Counter(s.family for s in corpus).keys() == FAMILIES.keys()
+    assert set(Counter(s.model for s in corpus)) == set(MODEL_ORDER)
+    for s in corpus:
+        assert len(s.problems) <= 2
+        assert not any(pair <= set(s.problems) for pair in EXCLUSIVE)
+        assert "class_skew" not in s.problems or is_labelled(get_family(s.family))
+        assert s.proxy_model == (
+            None if s.model == MODEL_ORDER[0] else MODEL_ORDER[MODEL_ORDER.index(s.model) - 1]
+        )
+        assert s.sensible == (not set(s.problems) & set(RECIPE_PROBLEMS))
+
+
+def test_sensible_recipes_are_not_readable_from_the_learning_rate(corpus) -> None:
+    for s in corpus:
+        lr, full = s.recipe.learning_rate, s.recipe.adapter.is_full
+        if "lr_too_low" in s.problems:
+            assert lr <= (2e-5 if full else 5e-5)
+        elif "lr_too_high" in s.problems:
+            assert lr >= (2e-2 if full else 5e-2)
+        else:
+            assert (3e-4 <= lr <= 3e-3) if full else (1e-3 <= lr <= 1e-2)
+    sensible = [s for s in corpus if s.sensible]
+    assert sum(bool(s.problems) for s in sensible) / len(sensible) > 0.2  # data problems hide behind good lrs
+
+
+def test_every_full_run_fits_the_budget(corpus) -> None:
+    for s in corpus:
+        cost = estimated_cost(s)
+        assert cost.train_tokens <= DEFAULT_BUDGET_TOKENS * 1.05, (s.run_id, cost)
+        assert cost.steps == s.recipe.total_steps(s.data.n_train_rows)
+        assert s.ground_truth["cost"]["seconds"] == cost.seconds
+    steps = sorted(estimated_cost(s).steps for s in corpus if s.sensible and "small_data" not in s.problems)
+    assert steps[len(steps) // 2] >= 100  # sensible runs train for real
+
+
+def test_step_regimes_match_their_problems(corpus) -> None:
+    for s in corpus:
+        steps = s.recipe.total_steps(s.data.n_train_rows)
+        if "undertrained" in s.problems:
+            assert steps <= 20
+        if "overtrained" in s.problems:
+            assert s.recipe.epochs_seen(s.data.n_train_rows) >= 10
+        if "prompt_loss" in s.problems:
+            assert s.recipe.loss_on == "all"
+        else:
+            assert s.recipe.loss_on == "completion"
+        template = s.recipe.chat_template or "chatml"
+        assert (template != s.eval_chat_template) == ("template_mismatch" in s.problems)
+
+
+def test_targets_are_bars_above_chance(corpus) -> None:
+    for s in corpus:
+        draw = s.ground_truth["target"]
+        assert draw["chance"] < s.target <= 0.95
+        assert s.target == target_from(draw["fraction"], draw["ceiling"], draw["chance"])
+    assert len({s.target for s in corpus}) >= 10
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_materialised_files_load_and_splits_are_disjoint(corpus, tmp_path) -> None:
+    s = next(s for s in corpus if not s.problems and s.data.n_train < 800)
+    files = materialise(s, tmp_path / "run")
+    train, report = load_examples(files.train)
+    evals, _ = load_examples(files.eval)
+    test, _ = load_examples(files.test)
+    assert report.format == "messages" and report.invalid == 0
+    assert (len(train), len(evals), len(test)) == (s.data.n_train_rows, s.data.n_eval, s.data.n_test)
+
+    recipe = load_recipe(files.recipe)
+    assert recipe.source.framework == "native"
+    assert [d.path for d in recipe.datasets] == [str(files.train)]
+    assert [d.path for d in recipe.eval_datasets] == [str(files.eval)]
+    dumped = recipe.model_dump(exclude={"source", "datasets", "eval_datasets"})
+    assert dumped == s.recipe.model_dump(exclude={"source", "datasets", "eval_datasets"})
+    assert "test" not in files.recipe.read_text() and "ground_truth" not in files.recipe.read_text()
+
+    def prompts(examples) -> set[str]:
+        return {e.messages[-2].content for e in examples}
+
+    assert not prompts(train) & prompts(test)
+    assert not prompts(evals) & prompts(test)
+    assert len(prompts(train) & prompts(evals)) == s.data.n_leaked  # only leaked rows are shared
+    assert load_scenario(files.scenario).to_dict() == s.to_dict()
+
+
+def test_planted_leak_is_measured_from_the_files(corpus, tmp_path) -> None:
+    s = first_with(corpus, "eval_leak", n_train=300, duplicate_share=0.0)
+    files = materialise(s, tmp_path / "leak")
+    train = {json.dumps(json.loads(line)) for line in files.train.read_text().splitlines()}
+    evals = [json.dumps(json.loads(line)) for line in files.eval.read_text().splitlines()]
+    test_rows = [json.loads(line) for line in files.test.read_text().splitlines()]
+    leak = sum(row in train for row in evals) / len(evals)
+    assert leak == pytest.approx(s.data.eval_leak_share, abs=0.005)
+    assert not {core_prompt(json.loads(r)) for r in train} & {
+        core_prompt(r) for r in test_rows
+    }  # test never leaks
+    assert sum(LEAKED in t for t in scenario_splits(s).train_tags) == s.data.n_leaked
+
+
+def test_planted_noise_is_measured_against_the_clean_twin(corpus) -> None:
+    s = first_with(corpus, "label_noise", n_train=400, duplicate_share=0.0, eval_leak_share=0.0)
+    clean = replace(s, data=replace(s.data, label_noise=0.0))
+    noisy_rows, clean_rows = scenario_splits(s), scenario_splits(clean)
+    # One knob changed: same prompts in the same order, answers differ exactly where noise was planted.
+    assert [core_prompt(r) for r in noisy_rows.train] == [core_prompt(r) for r in clean_rows.train]
+    family = get_family(s.family)
+    wrong = [
+        family.normalize_answer(row_answer(a)) != family.normalize_answer(row_answer(b))
+        for a, b, tags in zip(noisy_rows.train, clean_rows.train, noisy_rows.train_tags)
+        if MIXTURE not in tags
+    ]
+    assert sum(wrong) / len(wrong) == pytest.approx(s.data.label_noise, abs=0.01)
+    assert noisy_rows.test == clean_rows.test and noisy_rows.eval == clean_rows.eval  # test stays clean
+    assert [NOISY in t for t in noisy_rows.train_tags if MIXTURE not in t] == wrong
+
+
+def test_planted_duplicates_and_skew(corpus) -> None:
+    s = first_with(corpus, "duplicates", n_train=500, eval_leak_share=0.0)
+    rows = scenario_splits(s).train
+    seen: set[str] = set()
+    repeats = 0
+    for row in rows:
+        key = json.dumps(row)
+        repeats += key in seen
+        seen.add(key)
+    assert repeats / len(rows) == pytest.approx(s.data.duplicate_share, abs=0.01)
+    assert sum(DUPLICATE in t for t in scenario_splits(s).train_tags) == round(s.data.duplicate_share * 500)
+
+    s = first_with(corpus, "class_skew", n_train=600, label_noise=0.0, mixture_share=1.0, duplicate_share=0.0)
+    splits = scenario_splits(s)
+    majority = Counter(row_answer(r) for r in splits.train)[s.data.majority_label] / len(splits.train)
+    assert majority == pytest.approx(s.data.majority_share, abs=0.04)
+    test_counts = Counter(row_answer(r) for r in splits.test)
+    labels = get_family(s.family).labels(s.difficulty)
+    assert test_counts[s.data.majority_label] / len(splits.test) == pytest.approx(1 / len(labels), abs=0.08)
+
+
+def test_planted_mixture_drowns_the_target(corpus) -> None:
+    s = first_with(corpus, "mixture", n_train=400, duplicate_share=0.0, eval_leak_share=0.0)
+    splits = scenario_splits(s)
+    target_share = sum(MIXTURE not in t for t in splits.train_tags) / len(splits.train)
+    assert target_share == pytest.approx(s.data.mixture_share, abs=0.01) and target_share < 0.25
+    mixed = {p for p, t in zip(map(core_prompt, splits.train), splits.train_tags) if MIXTURE in t}
+    assert not mixed & {core_prompt(r) for r in splits.test + splits.eval}
+
+
+def test_long_context_and_short_max_len_cut_answers(corpus) -> None:
+    s = first_with(corpus, "long_context", n_train=200, duplicate_share=0.0, eval_leak_share=0.0)
+    splits = scenario_splits(s)
+    lengths = _rendered_lengths(splits.train, s.recipe.chat_template)
+    over = [n > s.recipe.max_seq_length for n in lengths]
+    assert sum(over) / len(over) == pytest.approx(s.data.long_context_share, abs=0.01)
+    assert over == [LONG in t for t in splits.train_tags]
+    assert (
+        max(_rendered_lengths(splits.test, s.eval_chat_template)) < MODEL_CONTEXT
+    )  # the test still fits the model
+
+    s = first_with(corpus, "short_max_len", n_train=200)
+    lengths = _rendered_lengths(scenario_splits(s).train, s.recipe.chat_template)
+    assert sum(n > s.recipe.max_seq_length for n in lengths) / len(lengths) >= 0.5
+
+
+def test_sensible_max_len_fits_every_row(corpus) -> None:
+    for s in [s for s in corpus if s.sensible and "long_context" not in s.problems][:8]:
+        s = replace(s, data=replace(s.data, n_train=min(s.data.n_train, 150)))
+        lengths = _rendered_lengths(scenario_splits(s).train, s.recipe.chat_template)
+        assert max(lengths) <= s.recipe.max_seq_length
+
+
+# ---------------------------------------------------------------- ground truth stays apart
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_ground_truth_never_reaches_the_recipe_or_the_features(corpus, tmp_path) -> None:
+    from tuneahead.data.describe import describe
+
+    s = first_with(corpus, "eval_leak", n_train=300, duplicate_share=0.0)
+    files = materialise(s, tmp_path / "gt")
+    truth = json.loads(files.ground_truth.read_text())
+    recipe_keys = _keys(yaml.safe_load(files.recipe.read_text()))
+    assert not _keys(truth) & recipe_keys
+    assert files.ground_truth.parent != files.folder and files.test.parent != files.folder
+    assert {p.name for p in files.folder.iterdir() if p.is_file()} == {
+        "train.jsonl",
+        "eval.jsonl",
+        "recipe.yaml",
+    }
+
+    before = describe(recipe=load_recipe(files.recipe)).descriptors
+    files.ground_truth.write_text(json.dumps({"label_noise": 0.9, "eval_leak_share": 0.0}))
+    files.test.write_text("")
+    after = describe(recipe=load_recipe(files.recipe)).descriptors
+    same = [k for k in before if before[k] == after[k] or (math.isnan(before[k]) and math.isnan(after[k]))]
+    assert len(same) == len(before)
+    # The planted leak is visible to the static descriptor that looks for it.
+    assert before["eval_exact_leak_share"] == pytest.approx(s.data.eval_leak_share, abs=0.01)
+
+
+def test_describe_sees_planted_truncation_and_duplicates(corpus, tmp_path) -> None:
+    from tuneahead.data.describe import describe
+
+    s = first_with(corpus, "long_context", n_train=300, duplicate_share=0.3, eval_leak_share=0.0)
+    d = describe(recipe=load_recipe(materialise(s, tmp_path / "long").recipe)).descriptors
+    assert d["answer_cut_share"] == pytest.approx(s.data.long_context_share, abs=0.02)
+    assert d["exact_duplicate_share"] == pytest.approx(0.3, abs=0.02)
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_target_rule() -> None:
+    assert target_from(0.5, 0.9, 0.0) < target_from(0.7, 0.9, 0.0) < target_from(0.9, 0.9, 0.0)
+    assert target_from(1.0, 0.99, 0.0) == 0.95  # capped
+    assert target_from(0.5, 0.02, 0.0) == 0.1  # nobody asks for a guess
+    assert target_from(0.5, 0.6, 0.5) >= 0.55
+    family = get_family("parity")
+    a = draw_target(random.Random(3), family, {"rule": "number", "digits": 4}, "tiny-1m")
+    assert a == draw_target(random.Random(3), family, {"rule": "number", "digits": 4}, "tiny-1m")
+    assert a.chance == 0.5 and a.source == "prior"
+
+
+def test_recalibration_never_uses_a_runs_own_outcome() -> None:
+    def run(i: int, acc: float, clean: bool = True) -> RunOutcome:
+        return RunOutcome(f"r{i}", "reverse", "tiny-1m", 0.1, clean, 0.9, 0.0, acc)
+
+    runs = [run(i, 0.5 + 0.05 * i) for i in range(8)] + [run(8, 0.1, clean=False)]
+    targets = recalibrate_targets(runs)
+    assert set(targets) == {r.run_id for r in runs} and all(t.source == "measured" for t in targets.values())
+    moved = recalibrate_targets([replace(runs[0], accuracy=0.99)] + runs[1:])
+    assert moved["r0"] == targets["r0"]  # its own accuracy changed, its bar did not
+    assert moved["r8"] != targets["r8"]  # another run's bar may move
+    few = recalibrate_targets(runs[:3], prior={"r0": 0.8})
+    assert set(few) == {"r0"} and few["r0"].source == "prior"
+
+
+def test_problem_lists_are_partitioned() -> None:
+    assert set(DATA_PROBLEMS) | set(RECIPE_PROBLEMS) == set(PROBLEMS)
+    assert not set(DATA_PROBLEMS) & set(RECIPE_PROBLEMS)
