@@ -88,3 +88,13 @@ def test_small_dataset(tmp_path) -> None:
 
 def test_pad_equals_eos_is_reported_for_the_default_tokenizer(data) -> None:
     assert codes(describe(data))["pad_equals_eos"].severity == "info"
+
+
+def test_learning_rate_range_scales_with_model_size(data) -> None:
+    # tiny-1m is a built-in ~1M-parameter model: 2e-3 is a normal full fine-tune rate for it ...
+    tiny = describe(data, recipe=Recipe(base_model="tiny-1m", learning_rate=2e-3, adapter=AdapterConfig(type="full")))
+    assert "learning_rate" not in codes(tiny)
+    # ... but far too high for a 135M-parameter model.
+    big = describe(data, recipe=Recipe(base_model="HuggingFaceTB/SmolLM2-135M-Instruct", learning_rate=2e-3,
+                                       adapter=AdapterConfig(type="full")))
+    assert codes(big)["learning_rate"].severity == "error"

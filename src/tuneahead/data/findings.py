@@ -362,8 +362,13 @@ def small_dataset(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None
 
 # ---------------------------------------------------------------- learning rate
 
-# Usual peak learning rates for instruction tuning with AdamW (bounds of common practice).
+# Usual peak learning rates for instruction tuning of LLMs with AdamW (bounds of common practice).
 LR_RANGE: dict[str, tuple[float, float]] = {"full": (1e-6, 1e-4), "lora": (1e-5, 1e-3), "qlora": (1e-5, 1e-3)}
+# Models this small (when the model is known) train stably at ~10x higher rates, as in small-scale pretraining.
+SMALL_MODEL_PARAMS = 50_000_000
+SMALL_MODEL_LR_RANGE: dict[str, tuple[float, float]] = {
+    "full": (1e-5, 3e-3), "lora": (1e-4, 1e-2), "qlora": (1e-4, 1e-2),
+}
 LR_FACTOR_ERROR = 10.0  # 10x beyond the usual bound: divergence (high) or no learning (low) is likely
 
 
@@ -373,7 +378,12 @@ def learning_rate_range(stats: DatasetStats, d: Mapping[str, float]) -> Finding 
     if recipe is None:
         return None
     kind = recipe.adapter.type
-    lo, hi = LR_RANGE[kind]
+    small = False
+    if stats.model_config:
+        from tuneahead.models.params import count_params
+
+        small = count_params(stats.model_config, recipe.adapter).total < SMALL_MODEL_PARAMS
+    lo, hi = (SMALL_MODEL_LR_RANGE if small else LR_RANGE)[kind]
     lr = recipe.learning_rate
     if lo <= lr <= hi:
         return None
@@ -384,7 +394,8 @@ def learning_rate_range(stats: DatasetStats, d: Mapping[str, float]) -> Finding 
         severity="error" if far else "warning",
         title=f"Learning rate far {'above' if high else 'below'} the usual range for {kind} fine-tuning",
         evidence=(
-            f"learning_rate={lr:g}; {kind} fine-tunes usually use {lo:g}-{hi:g}: "
+            f"learning_rate={lr:g}; {kind} fine-tunes{' of models this small' if small else ''} usually use "
+            f"{lo:g}-{hi:g}: "
             + ("expect loss spikes or divergence." if high else "expect the model to barely move.")
         ),
         fix=f"use a learning rate within {lo:g}-{hi:g} (e.g. {math.sqrt(lo * hi):.0e}) and a short warm-up",
