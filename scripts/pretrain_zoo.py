@@ -26,7 +26,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="override the per-model step count")
     parser.add_argument("--work-dir", type=Path, default=Path("pretrain-work"))
     parser.add_argument("--out", type=Path, default=None, help="output root (default: the package assets)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (use 1 when other jobs share the cores: oversubscription is slow)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     for name in args.models:
         cfg = PretrainConfig(model=name, steps=args.steps or DEFAULT_STEPS[name])
         out = (args.out / name) if args.out else tiny_weights_folder(name)

@@ -85,3 +85,22 @@ def test_bad_spec_names_the_field(tmp_path) -> None:
         assert exc.location is not None and exc.location.field == "runs"
     else:
         raise AssertionError("expected InputError")
+
+
+def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
+    from tuneahead.bench.datasheet import build_datasheet, to_markdown
+
+    rows = []
+    for i in range(60):
+        fam = f"fam{i % 4}"
+        rows.append({"run_id": f"r{i}", "family": fam, "model": "tiny-1m", "final_metric": (i % 10) / 10,
+                     "target": 0.5, "cost_full": 100.0, "cost_probe": 2.0, "cost_proxy": 30.0,
+                     "recipe_log10_learning_rate": -3 - (i % 3), "recipe_num_epochs": 1 + i % 2})
+    truth = pd.DataFrame({"run_id": [f"r{i}" for i in range(60)],
+                          "truth_problems": [str(["label_noise"] if i % 10 < 5 else []) for i in range(60)]})
+    sheet = build_datasheet(pd.DataFrame(rows), truth)
+    assert sheet["success_share"] == 0.5
+    assert sheet["failures_by_planted_problem"]["label_noise"] == {"failed": 30, "runs": 30, "failure_share": 1.0}
+    assert sheet["costs"]["probe_share_of_full_median"] == 0.02
+    assert 0 <= sheet["recipe_hyperparameters_only"]["balanced_accuracy"] <= 1
+    assert "Failures by planted problem" in to_markdown(sheet)

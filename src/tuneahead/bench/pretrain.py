@@ -213,7 +213,7 @@ def pretrain(
             history.append({"step": step, "val_loss": val_loss, "train_loss": float(loss.detach())})
             _save_checkpoint(ckpt, model, optimizer, step, history)
             rate = (time.perf_counter() - t0) / max(1, len(history) - 1) / cfg.checkpoint_every
-            log(f"{cfg.model}: step {step}/{cfg.steps} train {float(loss):.3f} val {val_loss:.3f} "
+            log(f"{cfg.model}: step {step}/{cfg.steps} train {float(loss.detach()):.3f} val {val_loss:.3f} "
                 f"({rate:.2f} s/step)")
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()

@@ -116,3 +116,32 @@ def export_cmd(
         return 0
 
     guarded(run, as_json=as_json)
+
+
+@campaign_app.command("datasheet")
+def datasheet_cmd(
+    runs: Path = typer.Argument(..., help="run-table Parquet written by `campaign export`"),
+    out: Path = typer.Option(None, "--out", "-o", help="write the Markdown datasheet here"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Summarise a corpus: success share, outcome histogram, failures by cause, costs, recipe-only accuracy."""
+
+    def run() -> int:
+        import pandas as pd
+
+        from tuneahead.bench.datasheet import build_datasheet, to_markdown
+
+        table = pd.read_parquet(runs)
+        truth_path = runs.with_name(runs.stem + ".truth.parquet")
+        truth = pd.read_parquet(truth_path) if truth_path.is_file() else None
+        sheet = build_datasheet(table, truth)
+        text = to_markdown(sheet)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+        if as_json:
+            emit_json(sheet)
+        else:
+            console.print(text, markup=False, highlight=False)
+        return 0
+
+    guarded(run, as_json=as_json)
