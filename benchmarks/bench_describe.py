@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from planted import Planted, make_dataset, write_jsonl  # noqa: E402
 
 
-RECIPE = False
+RECIPE = True
 
 
 def main() -> None:

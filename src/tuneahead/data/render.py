@@ -184,30 +184,41 @@ def tokenize_batch(
 ) -> list[Tokenized]:
     """Render and tokenize a batch (batched in Rust); loss masks follow the recipe's `loss_on`."""
     rendered = [render(e, bundle, template) for e in examples]
-    out: list[Tokenized | None] = [None] * len(examples)
+    return build_masks(examples, rendered, encode_rendered(rendered, bundle), loss_on)
+
+
+def encode_rendered(rendered: Sequence[Rendered], bundle: TokenizerBundle) -> list:
+    """Tokenize rendered texts in Rust (releases the GIL, so it can overlap Python work in a thread)."""
+    out: list = [None] * len(rendered)
     for special in (False, True):
         idx = [i for i, r in enumerate(rendered) if r.add_special_tokens is special]
-        if not idx:
-            continue
-        encodings = bundle.tokenizer.encode_batch(  # type: ignore[attr-defined]
-            [rendered[i].text for i in idx], add_special_tokens=special
-        )
-        for i, enc in zip(idx, encodings):
-            ids = np.asarray(enc.ids, dtype=np.int32)
-            completion = np.zeros(len(ids), dtype=bool)
-            for a, b in rendered[i].completion_spans:
-                first, last = _token_range(enc, a, b)
-                completion[first:last] = True
-            # Special tokens added by post-processing (BOS) carry no answer; an EOS appended by the
-            # post-processor after a raw completion does (the model must learn to stop).
-            if special:
-                completion &= ~np.asarray(enc.special_tokens_mask, dtype=bool)
-            if loss_applies_to_completion_only(examples[i], loss_on):
-                loss = completion
-            else:
-                loss = np.ones(len(ids), dtype=bool)
-            out[i] = Tokenized(ids, loss, completion)
-    return [t for t in out if t is not None]
+        if idx:
+            encodings = bundle.tokenizer.encode_batch(  # type: ignore[attr-defined]
+                [rendered[i].text for i in idx], add_special_tokens=special
+            )
+            for i, enc in zip(idx, encodings):
+                out[i] = enc
+    return out
+
+
+def build_masks(
+    examples: Sequence[Example], rendered: Sequence[Rendered], encodings: Sequence, loss_on: str
+) -> list[Tokenized]:
+    """Token ids plus answer and loss masks from the encodings of rendered examples."""
+    out: list[Tokenized] = []
+    for example, r, enc in zip(examples, rendered, encodings):
+        ids = np.asarray(enc.ids, dtype=np.int32)
+        completion = np.zeros(len(ids), dtype=bool)
+        for a, b in r.completion_spans:
+            first, last = _token_range(enc, a, b)
+            completion[first:last] = True
+        # Special tokens added by post-processing (BOS) carry no answer; an EOS appended by the
+        # post-processor after a raw completion does (the model must learn to stop).
+        if r.add_special_tokens:
+            completion &= ~np.asarray(enc.special_tokens_mask, dtype=bool)
+        loss = completion if loss_applies_to_completion_only(example, loss_on) else np.ones(len(ids), dtype=bool)
+        out.append(Tokenized(ids, loss, completion))
+    return out
 
 
 def render_generation_prompt(example: Example, bundle: TokenizerBundle, template: str) -> tuple[str, str]:

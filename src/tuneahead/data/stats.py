@@ -14,14 +14,15 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
 
 from tuneahead.data.example import Example
-from tuneahead.data.render import Tokenized, tokenize_batch
+from tuneahead.data.render import Tokenized, build_masks, encode_rendered, render
 from tuneahead.data.tokenizer import TokenizerBundle
 
 NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shingles
@@ -203,14 +204,18 @@ class _Side:
         self.rng = random.Random(seed)
         self.sample: list[Example] = []
 
-    def add_batch(self, batch: list[Example]) -> list[Tokenized]:
-        toks = tokenize_batch(batch, self.bundle, self.template, self.loss_on)
-        for ex, tok in zip(batch, toks):
+    def start_batch(self, batch: list[Example], pool: ThreadPoolExecutor) -> tuple[list[Example], list, Future]:
+        """Render now; tokenize in a thread (Rust, GIL released) while the caller hashes the batch."""
+        rendered = [render(e, self.bundle, self.template) for e in batch]
+        return batch, rendered, pool.submit(encode_rendered, rendered, self.bundle)
+
+    def finish_batch(self, started: tuple[list[Example], list, Future]) -> None:
+        batch, rendered, future = started
+        for ex, tok in zip(batch, build_masks(batch, rendered, future.result(), self.loss_on)):
             self.lengths.add(tok, self.max_len, self.eos_id)
             self._reservoir(ex)
             self.ids.append(ex.id)
             self.chat += ex.is_chat
-        return toks
 
     def count_chars(self, text: str) -> None:
         self.chars += len(text)
@@ -250,13 +255,38 @@ def gather_stats(
     loss_on: str,
     eval_examples: Iterable[Example] | None = None,
     seed: int = 0,
-    progress: callable | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> DatasetStats:
     """Stream `train` (and `eval_examples`) once and return the gathered statistics.
 
     `progress(n)` is called after each batch with the number of train examples seen so far.
     """
     hasher = _MinHasher()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
+    try:
+        return _gather(
+            train, bundle=bundle, template=template, template_from_user_or_model=template_from_user_or_model,
+            max_seq_length=max_seq_length, loss_on=loss_on, eval_examples=eval_examples, seed=seed,
+            progress=progress, hasher=hasher, pool=pool,
+        )
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _gather(
+    train: Iterable[Example],
+    *,
+    bundle: TokenizerBundle,
+    template: str,
+    template_from_user_or_model: bool,
+    max_seq_length: int,
+    loss_on: str,
+    eval_examples: Iterable[Example] | None,
+    seed: int,
+    progress: Callable[[int], None] | None,
+    hasher: _MinHasher,
+    pool: ThreadPoolExecutor,
+) -> DatasetStats:
 
     # ---- eval side first: index it so train rows can be checked against it ----
     eval_side: _Side | None = None
@@ -269,7 +299,7 @@ def gather_stats(
         eval_side = _Side(bundle, template, loss_on, max_seq_length, seed + 1)
         eval_lsh = _MinHasher()
         for batch in _batches(eval_examples):
-            eval_side.add_batch(batch)
+            started = eval_side.start_batch(batch, pool)
             for ex in batch:
                 i = len(eval_ngram_count)
                 full = normalise(ex.content_text())
@@ -281,6 +311,7 @@ def gather_stats(
                 for g in grams:
                     eval_ngrams.setdefault(g, []).append(i)
                 eval_lsh.add(i, eval_lsh.signature(full))
+            eval_side.finish_batch(started)
     eval_found_grams: dict[int, set[int]] = {}
     exact_leaks: set[int] = set()
     near_leaks: set[int] = set()
@@ -300,7 +331,7 @@ def gather_stats(
     answer_texts: dict[int, str] = {}
     row = 0
     for batch in _batches(train):
-        side.add_batch(batch)
+        started = side.start_batch(batch, pool)
         for ex in batch:
             raw_full = ex.full_text()
             side.count_chars(raw_full)
@@ -340,6 +371,7 @@ def gather_stats(
                     for j in eval_ngrams.get(g, ()):
                         eval_found_grams.setdefault(j, set()).add(g)
             row += 1
+        side.finish_batch(started)
         if progress is not None:
             progress(row)
 
