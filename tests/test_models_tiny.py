@@ -20,8 +20,14 @@ from tuneahead.recipe.model import AdapterConfig
 NOMINAL = {"tiny-0.2m": 0.2e6, "tiny-1m": 1e6, "tiny-4m": 4e6}
 
 
+@pytest.fixture
+def no_bundled_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random-init behaviour, whether or not pretrained weights ship with the package."""
+    monkeypatch.setattr(loading, "tiny_weights_folder", lambda name: tmp_path / "none" / name)
+
+
 @pytest.mark.parametrize("name", list(TINY_MODELS))
-def test_builds_fast_with_expected_size_and_finite_loss(name: str) -> None:
+def test_builds_fast_with_expected_size_and_finite_loss(name: str, no_bundled_weights: None) -> None:
     load_model(name)  # first call pays the torch/transformers imports
     started = time.perf_counter()
     loaded = load_model(name)
@@ -47,7 +53,7 @@ def test_builds_fast_with_expected_size_and_finite_loss(name: str) -> None:
     assert abs(out.loss.item() - torch.log(torch.tensor(2048.0)).item()) < 1.0
 
 
-def test_seeded_init_is_reproducible_and_leaves_global_rng_alone() -> None:
+def test_seeded_init_is_reproducible_and_leaves_global_rng_alone(no_bundled_weights: None) -> None:
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
@@ -87,3 +93,20 @@ def test_bundled_weights_are_loaded_when_present(tmp_path: Path, monkeypatch: py
     save_file({"model.embed_tokens.weight": torch.zeros(3, 3)}, str(folder / "model.safetensors"))
     with pytest.raises(ModelError, match="do not match"):
         load_model("tiny-0.2m")
+
+
+PRETRAINED = [n for n in TINY_MODELS if (loading.tiny_weights_folder(n) / "model.safetensors").is_file()]
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_shipped_pretrained_weights_beat_random_init(name: str) -> None:
+    import json
+
+    loaded = load_model(name)
+    assert loaded.source.endswith("model.safetensors")
+    report = json.loads((loading.tiny_weights_folder(name) / "pretrain.json").read_text())
+    assert report["val_loss_final"] < report["val_loss_initial"] - 2.0  # nats/token, measured at pretraining
+    text = "def add(a, b):\n    return a + b\n"
+    ids = torch.tensor([loaded.bundle.tokenizer.encode(text).ids])
+    with torch.no_grad():
+        assert loaded.model(input_ids=ids, labels=ids).loss.item() < torch.log(torch.tensor(2048.0)).item() - 1.0

@@ -44,6 +44,7 @@ def _call(fn: Callable[[str, dict], Any], run_id: str, payload: dict) -> TaskOut
 def _init_worker(threads: int) -> None:
     # Several 1-thread workers beat one multi-thread worker on small models (measured).
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning threads on shared cores
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     try:
         import torch

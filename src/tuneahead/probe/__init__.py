@@ -5,8 +5,9 @@
     result.features["probe_loss_drop_rel"], result.trace[-1].loss, result.cost.full_gpu_hours
 
 Layout: `trace` (per-step records, JSONL), `batches` (examples -> padded/packed micro-batches through
-the shared renderer), `training` (adapter, optimizer, schedule from the recipe), `instrument`
-(cheap per-step measurements), `engine` (the loop), `features` (dynamic features, pure functions of
-a trace prefix), `cost` (FLOPs, budget and money), `findings`. Heavy imports (torch, transformers,
+the shared renderer), `plan` (held-out split, sampling, full-run size, probe length), `training`
+(adapter, optimizer, schedule from the recipe), `instrument` (cheap per-step measurements), `engine`
+(the loop, retries, `run_probe`), `features` (dynamic features, pure functions of a trace prefix),
+`cost` (FLOPs, budget and money), `findings`. Heavy imports (torch, transformers,
 peft) happen inside the modules that need them, never here.
 """
