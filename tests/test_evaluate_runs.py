@@ -70,8 +70,10 @@ def test_run_store_reads_as_a_run_table(tmp_path: Path) -> None:
             ))
     table = load_runs(path)
     assert len(table) == 3 and table["curve_steps"].iloc[0] == [1, 2]
-    # Labels, costs (also seconds) and curves are never features.
-    assert select_feature_columns(table, target="final_metric") == ["n_examples", "probe_initial_loss"]
+    # Labels, costs (also seconds) and curves are never features; the recipe's own hyperparameters are.
+    features = select_feature_columns(table, target="final_metric")
+    assert [c for c in features if not c.startswith("recipe_")] == ["n_examples", "probe_initial_loss"]
+    assert "recipe_log10_learning_rate" in features and table["recipe_log10_learning_rate"].iloc[0] == -4
 
 
 def test_reserved_columns() -> None:
