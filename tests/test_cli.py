@@ -63,7 +63,7 @@ def test_bad_row_names_file_and_line(tmp_path) -> None:
     skipped = json.loads(cli("describe", "--data", str(bad), "--skip-invalid", "--json").stdout)
     assert skipped["data"]["invalid"] == 1 and skipped["data"]["examples"] == 1
     assert "bad.jsonl:2" in skipped["data"]["invalid_samples"][0]["location"]
-    ok_rows = "".join('{"text": "row %d"}\n' % i for i in range(5))
+    ok_rows = "".join(f'{{"text": "row {i}"}}\n' for i in range(5))
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(ok_rows + "not json\n", encoding="utf-8")
     payload = json.loads(cli("describe", "--data", str(mixed), "--skip-invalid", "--json").stdout)

@@ -71,7 +71,9 @@ def load_spec(path: str | Path) -> CampaignSpec:
         raise InputError(f"cannot read campaign spec: {exc.strerror}", Location(file=str(path))) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"invalid YAML: {exc}", Location(file=str(path), line=None if line is None else line + 1))
+        raise InputError(
+            f"invalid YAML: {exc}", Location(file=str(path), line=None if line is None else line + 1)
+        ) from None
     if not isinstance(data, dict):
         raise InputError("a campaign spec is a mapping of keys", Location(file=str(path)))
     try:

@@ -170,7 +170,9 @@ def load_gguf_tokenizer(gguf_path: str | Path) -> TokenizerBundle:
                 str(gguf_path.parent), gguf_file=gguf_path.name, local_files_only=True, trust_remote_code=False
             )
         except Exception as exc:
-            raise ModelError(f"cannot read the tokenizer in this GGUF file: {exc}", Location(file=str(gguf_path)))
+            raise ModelError(
+                f"cannot read the tokenizer in this GGUF file: {exc}", Location(file=str(gguf_path))
+            ) from None
         cached.mkdir(parents=True, exist_ok=True)
         tok.save_pretrained(str(cached))
     return load_tokenizer_folder(cached, name=gguf_path.stem)

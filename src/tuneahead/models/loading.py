@@ -219,7 +219,7 @@ def _build_tiny(name: str, dtype: str, seed: int):
         except RuntimeError as exc:  # shape mismatches
             raise ModelError(
                 f"bundled weights do not match the {name} config: {exc}", Location(file=str(weights))
-            )
+            ) from None
         missing = [k for k in missing if not (k == "lm_head.weight" and config.tie_word_embeddings)]
         if missing or unexpected:
             raise ModelError(
