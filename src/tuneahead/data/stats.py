@@ -261,13 +261,12 @@ def gather_stats(
 
     `progress(n)` is called after each batch with the number of train examples seen so far.
     """
-    hasher = _MinHasher()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize")
     try:
         return _gather(
             train, bundle=bundle, template=template, template_from_user_or_model=template_from_user_or_model,
             max_seq_length=max_seq_length, loss_on=loss_on, eval_examples=eval_examples, seed=seed,
-            progress=progress, hasher=hasher, pool=pool,
+            progress=progress, pool=pool,
         )
     finally:
         pool.shutdown(wait=True)
@@ -284,9 +283,9 @@ def _gather(
     eval_examples: Iterable[Example] | None,
     seed: int,
     progress: Callable[[int], None] | None,
-    hasher: _MinHasher,
     pool: ThreadPoolExecutor,
 ) -> DatasetStats:
+    hasher = _MinHasher()
 
     # ---- eval side first: index it so train rows can be checked against it ----
     eval_side: _Side | None = None
