@@ -105,6 +105,10 @@ class LocalExecutor:
 
     def shutdown(self) -> None:
         if self._pool is not None:
+            # After Ctrl-C, stop the workers now instead of letting them finish runs nobody will record.
+            # (ProcessPoolExecutor exposes no public terminate before Python 3.14.)
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
