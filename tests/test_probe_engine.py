@@ -257,3 +257,17 @@ def test_qlora_falls_back_to_lora_with_a_note(tiny, data):
     result = run_probe(recipe(adapter=AdapterConfig(type="qlora")), data, steps=2, model=tiny, threads=1)
     assert any("QLoRA" in n for n in result.notes)
     assert result.cost.trainable_params < result.cost.params
+
+
+def test_on_eval_hook_records_numbers_at_every_eval_point(tiny, data):
+    held_out = sort_examples(20, seed=99, prefix="e")
+    seen: list[tuple[bool, int]] = []
+
+    def hook(model, step: int) -> dict[str, float]:
+        seen.append((model.training, step))
+        return {"metric": step / 100}
+
+    result = run_probe(recipe(), data, held_out, steps=6, model=tiny, threads=1, eval_points=3, on_eval=hook)
+    steps = [p.step for p in result.eval_points]
+    assert seen == [(False, s) for s in steps]  # called in eval mode, once per eval point
+    assert [p.extra["metric"] for p in result.eval_points] == [s / 100 for s in steps]
