@@ -173,13 +173,19 @@ class DatasetStats:
     eval_ngram_overlap: list[float]
     eval_ngram_leaks: list[int]
     # diversity (sample)
-    sample_texts: list[str]
-    sample_completions: list[str]
     sample_examples: list[Example]
     # filled in by the caller when a recipe / model is known
     recipe: object | None = None
     model_config: dict | None = None
     base_perplexity: tuple[float, float] | None = None
+
+    @property
+    def sample_texts(self) -> list[str]:
+        return [e.full_text() for e in self.sample_examples]
+
+    @property
+    def sample_completions(self) -> list[str]:
+        return [e.completion_text() for e in self.sample_examples]
 
     def leaked_eval_ids(self, indices: list[int], k: int = MAX_IDS) -> list[str]:
         assert self.eval is not None
@@ -410,7 +416,5 @@ def _gather(
         eval_prompt_leaks=sorted(prompt_leaks),
         eval_ngram_overlap=overlap,
         eval_ngram_leaks=ngram_leaks,
-        sample_texts=[e.full_text() for e in side.sample],
-        sample_completions=[e.completion_text() for e in side.sample],
         sample_examples=list(side.sample),
     )
