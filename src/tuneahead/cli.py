@@ -16,7 +16,7 @@ import typer
 from tuneahead import __version__
 
 # Modules under tuneahead.commands that define `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("describe", "demo", "fit", "evaluate", "campaign", "probe")
+COMMAND_MODULES: tuple[str, ...] = ("check", "describe", "demo", "probe", "fit", "evaluate", "campaign")
 
 app = typer.Typer(
     name="tuneahead",

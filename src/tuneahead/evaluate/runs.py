@@ -23,7 +23,8 @@ Convention (what the TuneBench corpus writes and what a team's own history shoul
 | `cost_*`                  | any other cost (e.g. seconds): measured by the run, never a feature      |
 | `truth_*`                 | ground truth of a generator's hidden knobs: never a feature              |
 
-Every other numeric column is a feature. Feature roles drive the ablations: a column registered in the
+Every other numeric column is a feature, except catalogue features that measure the machine rather than
+the run (group "speed", e.g. `probe_tokens_per_second`): they vary with hardware and load. Feature roles drive the ablations: a column registered in the
 feature catalogue takes its kind ("static"/"dynamic") and group from there (group "recipe" means a
 recipe hyperparameter); otherwise its name decides: `probe_*` columns are dynamic (they need the probe
 run), `recipe_*` columns are recipe hyperparameters, anything else is a static data descriptor. Both
@@ -126,6 +127,16 @@ def feature_info(
 
 def is_reserved(name: str) -> bool:
     return name in RESERVED or name.startswith((TRUTH_PREFIX, CURVE_PREFIX, COST_PREFIX))
+
+
+#: Catalogue groups that measure the machine rather than the run (e.g. probe throughput): they change
+#: with hardware and load, so a forecast must not depend on them. Never default features.
+MACHINE_GROUPS: frozenset[str] = frozenset({"speed"})
+
+
+def is_machine_dependent(name: str) -> bool:
+    entry = _catalogue_entry(name)
+    return entry is not None and entry[1] in MACHINE_GROUPS
 
 
 def load_runs(path: str | Path) -> pd.DataFrame:
@@ -283,7 +294,9 @@ def select_feature_columns(
         require_columns(table, feature_cols, what="feature")
         cols = [c for c in feature_cols if c not in excluded]
     else:
-        cols = [c for c in table.columns if c not in excluded and not is_reserved(c)]
+        cols = [
+            c for c in table.columns if c not in excluded and not is_reserved(c) and not is_machine_dependent(c)
+        ]
     bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))]
     # Object columns that are entirely missing are harmless (e.g. a probe feature nobody computed).
     bad = [c for c in bad if not table[c].isna().all()]

@@ -111,12 +111,53 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def long_probe_features(record: RunRecord) -> dict[str, float] | None:
+    """Dynamic features of the run's longer recorded probe (`probe_trace` curve), or None without one.
+
+    The run's `probe_*` features come from the default probe a user would run; the longer probe is
+    what adaptive probing extends to. Its features use the same names, so one table shape serves both.
+    """
+    from tuneahead.probe.features import features_from_trace
+    from tuneahead.probe.trace import EvalPoint, StepRecord
+
+    trace_cols, eval_cols = record.curves.get("probe_trace"), record.curves.get("probe_eval")
+    if not trace_cols or not trace_cols.get("step"):
+        return None
+    trace = [StepRecord(**_nan_row(row)) for row in _rows(trace_cols)]
+    evals = [EvalPoint(**_nan_row(row)) for row in _rows(eval_cols or {})]
+    return features_from_trace(trace, evals)
+
+
+def long_probe_frame(store: RunStore, *, campaign: str | None = None) -> pd.DataFrame:
+    """One row per run with a recorded longer probe: `run_id`, its step count, and its `probe_*` features."""
+    import pandas as pd
+
+    rows = []
+    for r in store.iter_runs(campaign=campaign):
+        feats = long_probe_features(r)
+        if feats is not None:
+            rows.append({"run_id": r.run_id, "long_probe_steps": len(r.curves["probe_trace"]["step"]), **feats})
+    return pd.DataFrame(rows)
+
+
+def _rows(columns: dict[str, list]) -> list[dict[str, Any]]:
+    keys = list(columns)
+    return [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
+
+
+def _nan_row(row: dict[str, Any]) -> dict[str, Any]:
+    # Stored curves write NaN as null; the trace types want floats.
+    return {k: (math.nan if v is None else v) for k, v in row.items()}
+
+
 def export_parquet(store: RunStore, out: str | Path, *, campaign: str | None = None) -> tuple[Path, Path]:
-    """Write `<out>` (runs) and `<out stem>.truth.parquet` (ground truth). Returns both paths."""
+    """Write `<out>` (runs), `<out stem>.truth.parquet` (ground truth) and `<out stem>.probe_long.parquet`
+    (features of each run's longer recorded probe, for adaptive probing). Returns the first two paths."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     runs = to_frame(store, campaign=campaign)
     runs.to_parquet(out, index=False)
     truth_path = out.with_name(out.stem + ".truth.parquet")
     truth_frame(store, campaign=campaign).to_parquet(truth_path, index=False)
+    long_probe_frame(store, campaign=campaign).to_parquet(out.with_name(out.stem + ".probe_long.parquet"), index=False)
     return out, truth_path

@@ -1,0 +1,116 @@
+"""`tuneahead check`: the gate. GO (exit 0), NO-GO (exit 1) or UNCERTAIN (exit 2) before a fine-tune runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tuneahead.commands._common import console, emit_json, err_console, guarded
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check_cmd(
+        recipe: Path = typer.Argument(..., help="recipe (native, Axolotl, LLaMA-Factory, TRL)"),
+        data: list[Path] = typer.Option(None, "--data", "-d", help="training data (default: the recipe's datasets)"),
+        eval_data: list[Path] = typer.Option(None, "--eval", "-e", help="eval set (default: the recipe's)"),
+        target: str = typer.Option(..., "--target", "-t", help="what the run must reach, e.g. exact_match>=0.8"),
+        predictor: Path = typer.Option(
+            None, "--predictor", help="predictor or bundle directory (default: the bundled TuneBench predictor)"
+        ),
+        model: str = typer.Option(None, "--model", help="override the recipe's base model"),
+        adaptive: bool = typer.Option(True, "--adaptive/--fixed", help="extend an inconclusive probe"),
+        max_probe_share: float = typer.Option(
+            0.10, "--max-probe-share", help="adaptive probing stops before this share of the full run's FLOPs"
+        ),
+        go_at: float = typer.Option(0.7, "--go-at", help="GO when P(success) is at least this"),
+        no_go_at: float = typer.Option(0.3, "--no-go-at", help="NO-GO when P(success) is at most this"),
+        data_format: str = typer.Option("auto", "--format", help="data format (see `describe --help`)"),
+        skip_invalid: bool = typer.Option(False, "--skip-invalid", help="count and skip invalid rows"),
+        threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all cores)"),
+        device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+        accelerator: str = typer.Option("H100", "--accelerator", help="for GPU-hours: H100 H200 A100 L4 A10G RTX4090"),
+        mfu: float = typer.Option(None, "--mfu", help="model FLOPs utilisation (default per accelerator)"),
+        price: float = typer.Option(None, "--price", help="US$ per GPU-hour, for the cost in money"),
+        html: Path = typer.Option(None, "--html", help="write a self-contained HTML report here"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+    ) -> None:
+        """Judge a fine-tune before it runs: GO / NO-GO / UNCERTAIN with P(success), reasons, pitfalls and cost.
+
+        Exit code 0 = GO, 1 = NO-GO, 2 = UNCERTAIN; 3 and above are errors (see README).
+        """
+
+        def run() -> int:
+            from tuneahead.errors import InputError, Location
+            from tuneahead.gate import Policy, check
+
+            try:
+                policy = Policy(go_at=go_at, no_go_at=no_go_at)
+            except ValueError as exc:
+                raise InputError(str(exc), Location(field="go-at/no-go-at")) from None
+            verdict = run_with_progress(
+                dict(
+                    recipe=recipe, data=data or None, eval_data=eval_data or None, target=target,
+                    predictor=predictor, model=model, adaptive=adaptive, max_probe_share=max_probe_share,
+                    policy=policy, data_format=data_format, skip_invalid=skip_invalid, threads=threads,
+                    device=device, accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
+                ),
+                check,
+                quiet=as_json,
+            )
+            report_and_exit_code(verdict, html=html, as_json=as_json)
+            return verdict.exit_code
+
+        guarded(run, as_json=as_json)
+
+
+def report_and_exit_code(verdict: Any, *, html: Path | None, as_json: bool) -> None:
+    """Write the HTML report if asked, then the JSON document or the terminal summary."""
+    html_path = None
+    if html is not None:
+        from tuneahead.report.check_html import write_check_html
+
+        html_path = str(write_check_html(verdict, html))
+    if as_json:
+        emit_json({"ok": True, "html": html_path, **verdict.to_dict()})
+    else:
+        from tuneahead.report.check_view import render_check
+
+        render_check(console, verdict, html_path=html_path)
+
+
+def run_with_progress(kwargs: dict, check_fn, *, quiet: bool):
+    """Run the check with a live bar per probe stage on stderr (stdout stays clean for --json)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("starting", total=None, status="")
+
+        def on_progress(kind: str, payload: Any) -> None:
+            if kind == "step":
+                progress.update(task, description=str(payload), total=None, completed=0, status="")
+            elif kind == "stage":
+                progress.update(task, description=f"probe ({payload})", total=None, completed=0, status="")
+            elif kind == "probe":
+                event = payload
+                if event.kind == "start":
+                    progress.update(task, total=event.total_steps, completed=0)
+                elif event.kind == "step":
+                    r = event.record
+                    progress.update(task, completed=r.step, status=f"loss {r.loss:.4g}  grad-norm {r.grad_norm:.3g}")
+                elif event.kind == "retry":
+                    progress.console.print(f"[yellow]{event.message}[/]")
+
+        return check_fn(**kwargs, progress=on_progress)

@@ -1,0 +1,63 @@
+"""From a calibrated P(success) to GO / NO-GO / UNCERTAIN.
+
+GO when P(success) >= `go_at`, NO-GO when it is <= `no_go_at`, UNCERTAIN in between. When the run
+lies outside the predictor's training data, the forecast is extrapolated, so confidence is halved
+(P is pulled half-way towards 0.5) and the verdict is never a bare GO. A probe that diverged (NaN or
+inf loss) is a NO-GO whatever the predictor says: the full run uses the same learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from tuneahead.errors import ExitCode
+
+OOD_SHRINK = 0.5  # how much of P's distance from 0.5 survives outside the training data
+
+
+class Decision(str, Enum):
+    GO = "GO"
+    NO_GO = "NO-GO"
+    UNCERTAIN = "UNCERTAIN"
+
+    @property
+    def exit_code(self) -> int:
+        return {Decision.GO: ExitCode.OK, Decision.NO_GO: ExitCode.NO_GO, Decision.UNCERTAIN: ExitCode.UNCERTAIN}[self]
+
+
+@dataclass(frozen=True)
+class Policy:
+    go_at: float = 0.7
+    no_go_at: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.no_go_at < self.go_at <= 1.0:
+            raise ValueError(f"need 0 <= no_go_at < go_at <= 1, got {self.no_go_at} and {self.go_at}")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    decision: Decision
+    p_success: float  # after the out-of-distribution adjustment
+    p_model: float  # what the predictor said
+    why: str
+
+
+def judge(p_success: float | None, *, ood: bool, diverged: bool, policy: Policy = Policy()) -> Judgement:
+    if diverged:
+        p = 0.0 if p_success is None or not math.isfinite(p_success) else min(p_success, policy.no_go_at)
+        return Judgement(Decision.NO_GO, p, p_success if p_success is not None else math.nan,
+                         "the probe diverged (non-finite loss or gradients)")
+    if p_success is None or not math.isfinite(p_success):
+        return Judgement(Decision.UNCERTAIN, math.nan, math.nan, "the predictor gave no probability of success")
+    p = 0.5 + (p_success - 0.5) * OOD_SHRINK if ood else p_success
+    if p >= policy.go_at and not ood:
+        return Judgement(Decision.GO, p, p_success, f"P(success) {p:.0%} >= {policy.go_at:.0%}")
+    if p <= policy.no_go_at:
+        return Judgement(Decision.NO_GO, p, p_success, f"P(success) {p:.0%} <= {policy.no_go_at:.0%}")
+    if ood and p >= policy.go_at:
+        return Judgement(Decision.UNCERTAIN, p, p_success, "likely to succeed, but outside the predictor's training data")
+    return Judgement(Decision.UNCERTAIN, p, p_success,
+                     f"P(success) {p:.0%} is between {policy.no_go_at:.0%} and {policy.go_at:.0%}")

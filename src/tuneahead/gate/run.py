@@ -1,0 +1,287 @@
+"""`check`: descriptors -> probe -> predictor -> GO / NO-GO / UNCERTAIN, with reasons, findings and costs.
+
+Adaptive probing: the first stage runs the default probe (its length set by the probe budget). When
+the verdict is UNCERTAIN and the predictor bundle has a longer stage, the probe is run again
+`probe_steps_factor` times as long (never past `max_probe_share` of the full run's FLOPs) and the
+longer stage's predictor, fitted on features of such probes, decides. Out-of-distribution runs are
+not extended: a longer probe does not bring a run into the training data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuneahead.gate.bundle import PredictorBundle, load_bundle
+from tuneahead.gate.policy import Decision, Judgement, Policy, judge
+from tuneahead.gate.target import Target, parse_target
+from tuneahead.errors import InputError, Location
+
+PathLike = str | Path
+DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
+
+
+@dataclass
+class StageResult:
+    """One probe stage: how long it ran, what it cost, and what the predictor made of it."""
+
+    name: str
+    steps: int
+    seconds: float
+    flops: float
+    probe_share: float
+    metric: float
+    interval: tuple[float, float]
+    p_success: float | None
+    decision: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__, interval=list(self.interval))
+
+
+@dataclass
+class Verdict:
+    """Everything `tuneahead check` reports; `to_dict()` is the `--json` document."""
+
+    decision: Decision
+    p_success: float  # calibrated, after the out-of-distribution adjustment
+    p_model: float  # the predictor's own P(success)
+    target: Target
+    forecast: float  # forecast of the final metric
+    interval: tuple[float, float]
+    coverage: float
+    why: str  # the rule that decided, in words
+    reasons: list[Any]  # predict.explain.Reason, strongest first
+    contributions: dict[str, float]
+    base_value: float
+    ood: bool
+    ood_reasons: list[str]
+    findings: list[Any]  # data.findings.Finding: static and probe findings, most severe first
+    cost: Any  # probe.cost.CostEstimate of the last stage (full run: FLOPs, GPU-hours, money)
+    check_seconds: float
+    check_flops: float  # every probe stage together
+    stages: list[StageResult]
+    predictor: dict[str, Any]
+    recipe: Any  # recipe.model.Recipe
+    features: dict[str, float]
+    probe: Any = field(repr=False)  # probe.result.ProbeResult of the last stage
+    described: Any = field(repr=False)  # data.describe.DescribeResult
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.decision.exit_code
+
+    def top_reasons(self, n: int = 5) -> list[Any]:
+        return list(self.reasons[:n])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision.value,
+            "p_success": self.p_success,
+            "p_success_model": self.p_model,
+            "target": {"metric": self.target.metric, "value": self.target.value},
+            "forecast": {"metric": self.forecast, "interval": list(self.interval), "coverage": self.coverage},
+            "why": self.why,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "contributions": self.contributions,
+            "base_value": self.base_value,
+            "out_of_distribution": {"flag": self.ood, "reasons": self.ood_reasons},
+            "findings": [f.to_dict() for f in self.findings],
+            "cost": {
+                "full_run": self.cost.to_dict(),
+                "check": {"seconds": self.check_seconds, "flops": self.check_flops,
+                          "share_of_full_run": self.check_flops / self.cost.full_flops if self.cost.full_flops else None},
+            },
+            "stages": [s.to_dict() for s in self.stages],
+            "predictor": self.predictor,
+            "recipe": self.recipe.model_dump(mode="json"),
+            "features": self.features,
+            "probe": self.probe.to_dict(include_trace=True),
+            "notes": self.notes,
+        }
+
+
+ProgressHook = Callable[[str, Any], None]  # ("stage", name) / ("probe", ProbeEvent) / ("step", text)
+
+
+def check(
+    recipe: Any,
+    data: Sequence[PathLike] | PathLike | None = None,
+    eval_data: Sequence[PathLike] | PathLike | None = None,
+    *,
+    target: Target | str | float | None = None,
+    predictor: PathLike | PredictorBundle | None = None,
+    model: str | None = None,
+    adaptive: bool = True,
+    max_probe_share: float = DEFAULT_MAX_PROBE_SHARE,
+    policy: Policy | None = None,
+    data_format: str = "auto",
+    skip_invalid: bool = False,
+    threads: int | None = None,
+    device: str = "cpu",
+    accelerator: str = "H100",
+    mfu: float | None = None,
+    usd_per_gpu_hour: float | None = None,
+    progress: ProgressHook | None = None,
+) -> Verdict:
+    """Judge a fine-tune before it runs. `recipe` is a Recipe or a recipe file path.
+
+    `target`: "exact_match>=0.8", 0.8 or a Target (required: the verdict is about reaching it).
+    `predictor`: a bundle or predictor directory (default: the bundled TuneBench predictor).
+    """
+    from tuneahead.data.describe import describe
+    from tuneahead.data.load import load_examples
+    from tuneahead.models.loading import load_model
+    from tuneahead.recipe.load import load_recipe
+    from tuneahead.store.export import recipe_columns
+
+    started = time.perf_counter()
+    say = progress or (lambda kind, payload: None)
+    policy = policy or Policy()
+    if not 0 < max_probe_share <= 1:
+        raise InputError(f"max_probe_share must be in (0, 1], got {max_probe_share}", Location(field="max_probe_share"))
+    if not isinstance(recipe, (str, Path)):
+        rec = recipe
+    else:
+        rec = load_recipe(recipe)
+    if model:
+        rec = rec.model_copy(update={"base_model": model})
+    goal = _target(target)
+    bundle = predictor if isinstance(predictor, PredictorBundle) else load_bundle(predictor)
+    _check_metric(goal, bundle)
+
+    say("step", "reading the data")
+    described = describe(data, eval_data=eval_data, recipe=rec, data_format=data_format, skip_invalid=skip_invalid)
+    train_paths = [str(p) for p in _as_list(data)] or [d.path for d in rec.datasets]
+    eval_paths = [str(p) for p in _as_list(eval_data)] or [d.path for d in rec.eval_datasets]
+    fmt = rec.datasets[0].format if data_format == "auto" and not data and rec.datasets else data_format
+    train, _ = load_examples(train_paths, format=fmt, skip_invalid=skip_invalid)
+    evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
+
+    say("step", f"loading {rec.base_model}")
+    loaded = load_model(rec.base_model)
+    static = {**described.descriptors, **recipe_columns(rec.model_dump(mode="json"))}
+
+    stages: list[StageResult] = []
+    check_flops = 0.0
+    first_steps: int | None = None
+    result = forecast = judgement = None
+    for i, stage in enumerate(bundle.stages):
+        steps = None
+        if i > 0:
+            assert first_steps is not None and result is not None
+            steps = max(first_steps + 1, round(first_steps * stage.probe_steps_factor))
+            # Never past the cap: the check must stay cheap next to the run it judges.
+            per_step = result.cost.probe_flops / max(1, result.steps_done)
+            cap = int(max_probe_share * result.cost.full_flops / per_step) if per_step > 0 else steps
+            if cap <= result.steps_done:
+                break
+            steps = min(steps, cap)
+        say("stage", stage.name)
+        result = _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, usd_per_gpu_hour, say)
+        if first_steps is None:
+            first_steps = result.steps_done
+        check_flops += result.cost.probe_flops
+        features = {**static, **result.features}
+        forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
+        judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged, policy=policy)
+        stages.append(StageResult(
+            stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
+            forecast.metric, forecast.interval, forecast.p_success, judgement.decision.value,
+        ))
+        if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood or result.diverged:
+            break
+    assert result is not None and forecast is not None and judgement is not None
+    return _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
+                    {**static, **result.features}, time.perf_counter() - started)
+
+
+def _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, price, say):
+    from tuneahead.probe.engine import run_probe
+
+    return run_probe(
+        rec, train, evals, steps=steps, model=loaded, threads=threads, device=device, accelerator=accelerator,
+        mfu=mfu, usd_per_gpu_hour=price, progress=lambda event: say("probe", event),
+    )
+
+
+def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, forecast, judgement: Judgement,
+             stages: list[StageResult], check_flops: float, features: dict[str, float], seconds: float) -> Verdict:
+    from tuneahead.data.findings import SEVERITY_ORDER
+
+    findings = sorted([*described.findings, *result.findings], key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+    notes = list(result.notes)
+    if forecast.ood:
+        notes.append(
+            "This run lies outside the runs the predictor was trained on, so its confidence is lowered. "
+            "Fit a predictor on your own runs (`tuneahead fit --runs YOUR_RUNS`) for verdicts you can lean on."
+        )
+    if len(stages) > 1:
+        notes.append(f"The first probe was inconclusive; it was extended to {stages[-1].steps} steps.")
+    if result.cost.full_flops and check_flops >= 0.5 * result.cost.full_flops:
+        notes.append(
+            f"The full run is short: this check cost {check_flops / result.cost.full_flops:.0%} of it. "
+            "For runs this small, running the fine-tune itself is about as cheap as checking it."
+        )
+    return Verdict(
+        decision=judgement.decision,
+        p_success=judgement.p_success,
+        p_model=judgement.p_model,
+        target=goal,
+        forecast=forecast.metric,
+        interval=forecast.interval,
+        coverage=forecast.coverage,
+        why=judgement.why,
+        reasons=list(forecast.reasons),
+        contributions=forecast.contributions,
+        base_value=forecast.base_value,
+        ood=forecast.ood,
+        ood_reasons=list(forecast.ood_reasons),
+        findings=findings,
+        cost=result.cost,
+        check_seconds=seconds,
+        check_flops=check_flops,
+        stages=stages,
+        predictor={"source": bundle.source, "metric": bundle.metric, "trained_on": bundle.trained_on,
+                   "stage": stages[-1].name},
+        recipe=rec,
+        features=features,
+        probe=result,
+        described=described,
+        notes=notes,
+    )
+
+
+def _target(target: Target | str | float | None) -> Target:
+    if target is None:
+        raise InputError(
+            "no target given", Location(field="target"),
+            hint="say what the fine-tune must reach, e.g. --target exact_match>=0.8",
+        )
+    if isinstance(target, Target):
+        return target
+    if isinstance(target, int | float):
+        return parse_target(str(target))
+    return parse_target(target)
+
+
+def _check_metric(goal: Target, bundle: PredictorBundle) -> None:
+    if goal.metric and bundle.metric and goal.metric != bundle.metric:
+        raise InputError(
+            f"the target names {goal.metric!r}, but this predictor forecasts {bundle.metric!r}",
+            Location(field="target"),
+            hint=f"write the target as {bundle.metric}>=VALUE, or pass --predictor fitted on {goal.metric}",
+        )
+
+
+def _as_list(value: Sequence[PathLike] | PathLike | None) -> list[PathLike]:
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [value]
+    return list(value)
+

@@ -1,0 +1,72 @@
+"""Terminal view of a `check` verdict."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from tuneahead.report.describe_view import SEVERITY_STYLE
+
+if TYPE_CHECKING:
+    from tuneahead.gate.run import Verdict
+
+DECISION_STYLE = {"GO": "bold white on green", "NO-GO": "bold white on red", "UNCERTAIN": "bold black on yellow"}
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.0%}"
+
+
+def render_check(console: Console, v: Verdict, *, html_path: str | None = None, top: int = 5) -> None:
+    lo, hi = v.interval
+    head = [
+        f"[{DECISION_STYLE.get(v.decision.value, 'bold')}] {v.decision.value} [/]  "
+        f"P(success) [bold]{_pct(v.p_success)}[/] for {escape(str(v.target))}",
+        f"forecast {v.forecast:.2f}  ({v.coverage:.0%} interval {lo:.2f}–{hi:.2f})   [dim]{escape(v.why)}[/]",
+        f"[dim]model {escape(v.recipe.base_model)} · predictor {escape(str(v.predictor.get('source')))}[/]",
+    ]
+    console.print(Panel("\n".join(head), title="tuneahead check", expand=False))
+    for note in v.notes:
+        console.print(f"[yellow]![/] {escape(note)}")
+    for reason in v.ood_reasons[:3]:
+        console.print(f"  [dim]outside training data: {escape(reason)}[/]")
+
+    if v.reasons:
+        table = Table(title="Why (SHAP, strongest first)", header_style="bold")
+        table.add_column("reason")
+        table.add_column("push", justify="right")
+        for r in v.reasons[:top]:
+            style = "green" if r.contribution > 0 else "red"
+            table.add_row(escape(r.text), f"[{style}]{r.contribution:+.3f}[/]")
+        console.print(table)
+
+    if v.findings:
+        table = Table(title="Pitfalls", header_style="bold", show_lines=True)
+        table.add_column("severity")
+        table.add_column("finding")
+        table.add_column("fix")
+        for f in v.findings:
+            table.add_row(
+                f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]",
+                f"[bold]{escape(f.title)}[/]\n[dim]{escape(f.evidence)}[/]",
+                escape(f.fix),
+            )
+        console.print(table)
+    else:
+        console.print("[green]No pitfall found.[/]")
+
+    c = v.cost
+    money = f", US${c.full_usd:,.2f}" if c.full_usd is not None else ""
+    stages = " → ".join(f"{s.name} {s.steps} steps" for s in v.stages)
+    console.print(
+        f"[bold]cost[/]: full run {c.full_flops:.3g} FLOPs = {c.full_gpu_hours:.3g} GPU-hours on {c.accelerator}"
+        f"{money};  this check {v.check_seconds:.1f} s, {v.check_flops:.3g} FLOPs "
+        f"({_pct(v.check_flops / c.full_flops if c.full_flops else math.nan)} of the run; probe: {stages})"
+    )
+    if html_path:
+        console.print(f"[bold]report[/]: {escape(html_path)}")

@@ -1,0 +1,237 @@
+"""The gate: targets, the GO / NO-GO / UNCERTAIN policy, predictor bundles, and `check` end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tuneahead.errors import ExitCode, InputError
+from tuneahead.gate.policy import Decision, Policy, judge
+from tuneahead.gate.target import Target, parse_target
+
+# ---------------------------------------------------------------- targets
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "value"),
+    [
+        ("exact_match>=0.8", "exact_match", 0.8),
+        ("exact_match >= 0.8", "exact_match", 0.8),
+        (">=0.75", None, 0.75),
+        ("0.6", None, 0.6),
+        ("80%", None, 0.8),
+        ("accuracy>=85", "accuracy", 0.85),
+    ],
+)
+def test_parse_target(text: str, metric: str | None, value: float) -> None:
+    assert parse_target(text) == Target(metric, pytest.approx(value))
+
+
+@pytest.mark.parametrize("text", ["", "exact_match<=0.8", "high", "exact_match>=", "150%"])
+def test_bad_target_names_the_option(text: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_target(text)
+    assert err.value.location.field == "target"
+
+
+# ---------------------------------------------------------------- policy
+
+
+def test_policy_thresholds() -> None:
+    assert judge(0.9, ood=False, diverged=False).decision is Decision.GO
+    assert judge(0.1, ood=False, diverged=False).decision is Decision.NO_GO
+    assert judge(0.5, ood=False, diverged=False).decision is Decision.UNCERTAIN
+    assert judge(None, ood=False, diverged=False).decision is Decision.UNCERTAIN
+
+
+def test_out_of_distribution_is_never_a_bare_go() -> None:
+    j = judge(0.99, ood=True, diverged=False)
+    assert j.decision is Decision.UNCERTAIN
+    assert j.p_success < 0.99 and j.p_model == 0.99
+    # A confident failure stays a failure, with lowered confidence.
+    assert judge(0.0, ood=True, diverged=False).decision is Decision.NO_GO
+
+
+def test_divergence_is_no_go_whatever_the_predictor_says() -> None:
+    j = judge(0.95, ood=False, diverged=True)
+    assert j.decision is Decision.NO_GO
+    assert "diverged" in j.why
+
+
+def test_exit_codes() -> None:
+    assert Decision.GO.exit_code == ExitCode.OK == 0
+    assert Decision.NO_GO.exit_code == 1
+    assert Decision.UNCERTAIN.exit_code == 2
+
+
+def test_policy_rejects_crossed_thresholds() -> None:
+    with pytest.raises(ValueError):
+        Policy(go_at=0.3, no_go_at=0.7)
+
+
+# ---------------------------------------------------------------- bundles
+
+
+def _fake_runs(n: int = 120, seed: int = 0):
+    """Runs whose success follows the probe's held-out loss: low loss -> high metric."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    loss = rng.uniform(0.05, 3.0, n)
+    metric = np.clip(1.0 - loss / 3.0 + rng.normal(0, 0.05, n), 0, 1)
+    return pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(n)],
+        "family": [f"f{i % 6}" for i in range(n)],
+        "probe_eval_loss_end": loss,
+        "probe_final_loss": loss * rng.uniform(0.8, 1.2, n),
+        "answer_lost_share": rng.uniform(0, 0.05, n),
+        "final_metric": metric,
+        "target": rng.choice([0.3, 0.5, 0.7], n),
+    })
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tuneahead.gate.bundle import write_bundle
+    from tuneahead.predict.predictor import Predictor
+
+    runs = _fake_runs()
+    stages = [
+        (name, factor, Predictor(num_threads=1, seed=i).fit(runs, threshold="target", group_col="family"))
+        for i, (name, factor) in enumerate((("short", 1.0), ("long", 3.0)))
+    ]
+    return write_bundle(tmp_path_factory.mktemp("bundle"), stages, metric="exact_match", trained_on="fake runs")
+
+
+def test_bundle_round_trip(bundle_dir: Path) -> None:
+    from tuneahead.gate.bundle import load_bundle
+
+    bundle = load_bundle(bundle_dir)
+    assert [s.name for s in bundle.stages] == ["short", "long"]
+    assert [s.probe_steps_factor for s in bundle.stages] == [1.0, 3.0]
+    assert bundle.metric == "exact_match" and bundle.trained_on == "fake runs"
+    # A plain predictor directory is a one-stage bundle.
+    single = load_bundle(bundle_dir / "short")
+    assert len(single.stages) == 1
+
+
+def test_bad_bundle_names_the_file(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate.bundle import load_bundle
+
+    (tmp_path / "bundle.json").write_text("{not json")
+    with pytest.raises(InputError) as err:
+        load_bundle(tmp_path)
+    assert "bundle.json" in str(err.value.location.file)
+    meta = json.loads((bundle_dir / "bundle.json").read_text())
+    meta["stages"][0]["dir"] = "../elsewhere"
+    (tmp_path / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="inside the bundle"):
+        load_bundle(tmp_path)
+    with pytest.raises(InputError, match="not found"):
+        load_bundle(tmp_path / "missing")
+
+
+def test_bundled_predictor_loads() -> None:
+    from tuneahead.gate.bundle import bundled_predictor_dir, load_bundle
+
+    if not (bundled_predictor_dir() / "bundle.json").is_file():
+        pytest.skip("no bundled predictor in this checkout")
+    bundle = load_bundle()
+    assert bundle.metric == "exact_match"
+    assert bundle.stages[0].probe_steps_factor == 1.0
+    assert all(s.predictor.summary is not None for s in bundle.stages)  # the OOD check needs it
+
+
+# ---------------------------------------------------------------- check end to end (tiny model)
+
+
+def _write_task(folder: Path, n: int = 416, seed: int = 0) -> Path:
+    """A small chat classification task and a tiny-0.2m recipe for it."""
+    rng = random.Random(seed)
+    words = {"positive": ["great", "lovely", "fine", "happy"], "negative": ["awful", "bad", "sad", "poor"]}
+    rows = []
+    for i in range(n):
+        label = rng.choice(sorted(words))
+        text = " ".join(rng.choice(words[label]) for _ in range(4))
+        rows.append({"messages": [{"role": "user", "content": f"Sentiment of: {text} #{i}"},
+                                  {"role": "assistant", "content": label}]})
+    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows[: n - 16]) + "\n")
+    (folder / "eval.jsonl").write_text("\n".join(json.dumps(r) for r in rows[n - 16 :]) + "\n")
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(
+        "base_model: tiny-0.2m\nadapter: {type: full}\nlearning_rate: 1.0e-3\nnum_epochs: 3\n"
+        "micro_batch_size: 8\nmax_seq_length: 64\nprecision: fp32\nseed: 3\n"
+        "datasets: [{path: train.jsonl}]\neval_datasets: [{path: eval.jsonl}]\n"
+    )
+    return recipe
+
+
+def test_check_end_to_end(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate import check
+    from tuneahead.report.check_html import render_check_html
+
+    recipe = _write_task(tmp_path)
+    seen: list[str] = []
+    verdict = check(recipe, target="exact_match>=0.5", predictor=bundle_dir, threads=1,
+                    progress=lambda kind, payload: seen.append(kind))
+    assert verdict.decision in set(Decision)
+    assert verdict.exit_code == verdict.decision.exit_code
+    assert 0.0 <= verdict.p_success <= 1.0
+    lo, hi = verdict.interval
+    assert lo <= verdict.forecast <= hi
+    # The SHAP contributions add up to the forecast (before clipping to [0, 1]).
+    total = verdict.base_value + sum(verdict.contributions.values())
+    assert total == pytest.approx(verdict.forecast, abs=1e-6) or not 0 < verdict.forecast < 1
+    assert verdict.stages[0].name == "short" and verdict.stages[0].steps >= 20
+    assert verdict.check_flops > 0 and verdict.cost.full_flops > verdict.check_flops
+    assert "probe" in seen and "stage" in seen
+    doc = json.loads(json.dumps(verdict.to_dict(), default=str))
+    assert doc["decision"] == verdict.decision.value
+    assert doc["target"] == {"metric": "exact_match", "value": 0.5}
+    page = render_check_html(verdict)
+    assert verdict.decision.value in page and "<svg" in page
+    # Self-contained: nothing is fetched (XML namespaces are names, not requests).
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page
+
+
+def test_uncertain_first_stage_extends_the_probe(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate import check
+
+    recipe = _write_task(tmp_path)
+    # Thresholds nothing can reach make every stage UNCERTAIN, so the check must try the long stage.
+    verdict = check(recipe, target=0.5, predictor=bundle_dir, threads=1,
+                    policy=Policy(go_at=1.0, no_go_at=0.0), max_probe_share=1.0)
+    assert [s.name for s in verdict.stages] == ["short", "long"]
+    assert verdict.stages[1].steps > verdict.stages[0].steps
+    assert verdict.check_flops == pytest.approx(sum(s.flops for s in verdict.stages))
+    fixed = check(recipe, target=0.5, predictor=bundle_dir, threads=1, adaptive=False,
+                  policy=Policy(go_at=1.0, no_go_at=0.0))
+    assert [s.name for s in fixed.stages] == ["short"]
+
+
+def test_check_rejects_a_target_for_another_metric(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate import check
+
+    recipe = _write_task(tmp_path)
+    with pytest.raises(InputError, match="forecasts 'exact_match'"):
+        check(recipe, target="rouge_l>=0.5", predictor=bundle_dir)
+
+
+def test_diverging_probe_is_no_go(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate import check
+
+    recipe = _write_task(tmp_path)
+    text = recipe.read_text().replace("learning_rate: 1.0e-3", "learning_rate: 1.0e+4")
+    recipe.write_text(text.replace("precision: fp32", "precision: fp32\nmax_grad_norm: null"))
+    verdict = check(recipe, target=0.5, predictor=bundle_dir, threads=1)
+    if not verdict.probe.diverged:
+        pytest.skip("this learning rate did not make the probe diverge on this platform")
+    assert verdict.decision is Decision.NO_GO
+    assert math.isfinite(verdict.p_success)
