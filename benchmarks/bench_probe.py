@@ -20,6 +20,7 @@ import copy
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,6 +152,12 @@ def tiny_benchmark(steps: int, threads: int, repeats: int) -> None:
         f"  runs (s): bare {', '.join(f'{x:.2f}' for x in bare)}; probe steps "
         f"{', '.join(f'{x:.2f}' for x in probe_steps)}; "
         f"probe whole {', '.join(f'{x:.2f}' for x in probe_whole)}"
+    )
+    # Medians too: on a shared machine the best run flatters both sides alike, the median shows the spread.
+    mb, ms, mw = statistics.median(bare), statistics.median(probe_steps), statistics.median(probe_whole)
+    print(
+        f"  medians: bare {mb:.2f} s; probe steps {ms:.2f} s ({100 * (ms / mb - 1):+.1f} %); "
+        f"probe whole {mw:.2f} s ({100 * (mw / mb - 1):+.1f} %)"
     )
 
 

@@ -26,7 +26,7 @@ from tuneahead.bench.targets import TargetDraw, draw_target
 from tuneahead.bench.tasks import FAMILIES, difficulty_at, difficulty_score, get_family, is_labelled
 from tuneahead.recipe.model import Recipe
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # The built-in zoo, smallest first: a model's proxy is the one before it.
 MODEL_ORDER: tuple[str, ...] = ("tiny-0.2m", "tiny-1m", "tiny-4m")
@@ -84,8 +84,8 @@ EXCLUSIVE: tuple[frozenset[str], ...] = (
 # (measured on the tiny zoo); time scales with the tokens a step processes.
 SECONDS_PER_REFERENCE_STEP: dict[str, float] = {"tiny-0.2m": 0.05, "tiny-1m": 0.14, "tiny-4m": 0.42}
 REFERENCE_STEP_TOKENS = 16 * 64
-# Default budget: 400 steps of 16 x 64 tokens (~60 s on tiny-1m, ~20 s on tiny-0.2m, ~170 s on tiny-4m).
-DEFAULT_BUDGET_TOKENS = 400 * REFERENCE_STEP_TOKENS
+# Default budget: 600 steps of 16 x 64 tokens (~85 s on tiny-1m, ~30 s on tiny-0.2m, ~250 s on tiny-4m).
+DEFAULT_BUDGET_TOKENS = 600 * REFERENCE_STEP_TOKENS
 
 MAX_SEQ_CHOICES: tuple[int, ...] = (64, 96, 128, 192, 256, 384, 512)
 SHORT_SEQ_CHOICES: tuple[int, ...] = (
@@ -510,10 +510,10 @@ def _recipe(
             epochs = float(max(1, max_budget_steps // per_epoch))
     else:
         steps_regime = "sensible"
-        want = min(max_budget_steps, round(_log_uniform(rng, 100, 500)))
+        want = min(max_budget_steps, round(_log_uniform(rng, 150, 700)))
         exact = want / per_epoch
         if exact < 1 or rng.random() < 0.25:
-            max_steps = max(10, round(want, -1)) if want >= 10 else want
+            max_steps = max(10, want // 10 * 10) if want >= 10 else want  # round down: stay in budget
             epochs = float(max(1, math.ceil(exact)))
         else:
             epochs = float(min(NICE_EPOCHS, key=lambda e: abs(math.log(e / exact))))
@@ -521,6 +521,9 @@ def _recipe(
                 epochs = float(max(e for e in NICE_EPOCHS if e < epochs))
             if per_epoch * epochs > max_budget_steps:  # one epoch is over budget: cap the steps
                 max_steps = max_budget_steps
+
+    if max_steps is None and per_epoch * epochs > max_budget_steps:
+        max_steps = max_budget_steps  # even one epoch is over budget: cap the steps, as a user would
 
     # Validated like any user recipe (model_validate keeps type checkers off pydantic's defaults).
     recipe = Recipe.model_validate(

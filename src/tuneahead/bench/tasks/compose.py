@@ -20,8 +20,8 @@ OPERATIONS: dict[str, Callable[[str], str]] = {
 
 class Compose(Family):
     name = "compose"
-    description = "apply one to three string edits in order (reverse, uppercase, sort, drop, swap)"
-    knobs = knob_table(steps=(1, 2, 3), length=(3, 4, 5, 6, 8))
+    description = "apply one or two string edits in order (reverse, uppercase, sort, drop, swap)"
+    knobs = knob_table(steps=(1, 2), length=(3, 4, 5, 6))
     case_sensitive = True
 
     def _sample(self, rng: random.Random, d: dict[str, Any]) -> tuple[str, str]:

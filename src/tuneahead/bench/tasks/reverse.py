@@ -13,7 +13,7 @@ _PROMPT = "Reverse the letters: {s}"
 class Reverse(Family):
     name = "reverse"
     description = "reverse a random string of lowercase letters; harder when longer"
-    knobs = knob_table(length=(3, 4, 5, 6, 8, 10, 12))
+    knobs = knob_table(length=(3, 4, 5, 6, 8))
     case_sensitive = True
 
     def _sample(self, rng: random.Random, d: dict[str, Any]) -> tuple[str, str]:

@@ -14,7 +14,7 @@ _PROMPT = "Sort alphabetically: {items}"
 class SortWords(Family):
     name = "sort_words"
     description = "sort distinct words alphabetically (or in reverse); harder with more words"
-    knobs = knob_table(items=(2, 3, 4, 5, 6), order=("ascending", "descending"))
+    knobs = knob_table(items=(2, 3, 4, 5), order=("ascending", "descending"))
 
     def _sample(self, rng: random.Random, d: dict[str, Any]) -> tuple[str, str]:
         words = rng.sample(WORDS, d["items"])
