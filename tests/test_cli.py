@@ -80,10 +80,24 @@ def test_unknown_option_is_a_usage_error() -> None:
     assert cli("describe", "--no-such-flag").returncode == ExitCode.USAGE
 
 
-def test_demo_runs_on_the_bundled_recipe() -> None:
-    result = cli("demo", "--json")
+def test_demo_runs_a_full_check_on_the_bundled_example(tmp_path) -> None:
+    report = tmp_path / "demo.html"
+    result = cli("demo", "--json", "--html", str(report))
     assert result.returncode == ExitCode.OK, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["recipe"]["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
-    assert payload["max_seq_length_source"] == "recipe"
+    assert payload["decision"] in {"GO", "NO-GO", "UNCERTAIN"}
+    assert payload["recipe"]["base_model"] == "tiny-1m"
+    assert payload["predictor"]["source"].startswith("bundled")
     assert {"eval_leakage", "truncation"} <= {f["code"] for f in payload["findings"]}
+    assert payload["html"] == str(report) and report.is_file()
+
+
+def test_check_exit_code_is_the_verdict_and_errors_are_not(tmp_path) -> None:
+    recipe = bundled_examples_dir() / "demo_recipe_tiny.yaml"
+    result = cli("check", str(recipe), "--target", "exact_match>=0.8", "--json", "--threads", "2")
+    payload = json.loads(result.stdout)
+    assert result.returncode == {"GO": 0, "NO-GO": 1, "UNCERTAIN": 2}[payload["decision"]], result.stderr
+    bad = cli("check", str(recipe), "--target", "exact_match<=0.8", "--json")
+    assert bad.returncode == ExitCode.INPUT and json.loads(bad.stdout)["field"] == "target"
+    missing = cli("check", str(tmp_path / "nope.yaml"), "--target", "0.8")
+    assert missing.returncode >= 3

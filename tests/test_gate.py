@@ -235,3 +235,54 @@ def test_diverging_probe_is_no_go(tmp_path: Path, bundle_dir: Path) -> None:
         pytest.skip("this learning rate did not make the probe diverge on this platform")
     assert verdict.decision is Decision.NO_GO
     assert math.isfinite(verdict.p_success)
+
+
+# ---------------------------------------------------------------- the HTML report in a real browser
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path: Path, bundle_dir: Path) -> None:
+    """The page opens in Chromium without console errors; a screenshot is saved next to it."""
+    import subprocess
+
+    from tuneahead.gate import check
+    from tuneahead.report.check_html import write_check_html
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (`make test` installs the Debian package when it can)")
+    verdict = check(_write_task(tmp_path), target=0.5, predictor=bundle_dir, threads=1)
+    page = write_check_html(verdict, tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    run = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
+         "--v=0", "--window-size=1200,2400", f"--screenshot={shot}", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert console == [], console  # no script errors, no failed loads reported to the console
+    assert shot.is_file() and shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    print(f"screenshot: {shot}")
+
+
+def test_chromium_console_capture_works(tmp_path: Path) -> None:
+    """The check above would be blind if Chromium's console never reached stderr: prove it does."""
+    import subprocess
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed")
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><html><body><script>console.error('boom');</script></body></html>")
+    run = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+         f"--screenshot={tmp_path / 'bad.png'}", bad.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert any(":CONSOLE" in line and "boom" in line for line in run.stderr.splitlines())
