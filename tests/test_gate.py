@@ -64,6 +64,11 @@ def test_divergence_is_no_go_whatever_the_predictor_says() -> None:
     assert "diverged" in j.why
 
 
+def test_nothing_to_learn_is_no_go() -> None:
+    j = judge(0.9, ood=False, diverged=False, nothing_to_learn=True)
+    assert j.decision is Decision.NO_GO and "token to learn" in j.why
+
+
 def test_exit_codes() -> None:
     assert Decision.GO.exit_code == ExitCode.OK == 0
     assert Decision.NO_GO.exit_code == 1

@@ -2,8 +2,10 @@
 
 GO when P(success) >= `go_at`, NO-GO when it is <= `no_go_at`, UNCERTAIN in between. When the run
 lies outside the predictor's training data, the forecast is extrapolated, so confidence is halved
-(P is pulled half-way towards 0.5) and the verdict is never a bare GO. A probe that diverged (NaN or
-inf loss) is a NO-GO whatever the predictor says: the full run uses the same learning rate.
+(P is pulled half-way towards 0.5) and the verdict is never a bare GO. Two probe outcomes are a NO-GO
+whatever the predictor says: a probe that diverged (NaN or inf loss; the full run uses the same
+learning rate), and one in which no step had a token to learn from (every answer masked or cut off:
+the full run would train on nothing).
 """
 
 from __future__ import annotations
@@ -45,11 +47,22 @@ class Judgement:
     why: str
 
 
-def judge(p_success: float | None, *, ood: bool, diverged: bool, policy: Policy = Policy()) -> Judgement:
-    if diverged:
+def judge(
+    p_success: float | None,
+    *,
+    ood: bool,
+    diverged: bool,
+    nothing_to_learn: bool = False,
+    policy: Policy = Policy(),
+) -> Judgement:
+    blocker = (
+        "the probe diverged (non-finite loss or gradients)" if diverged
+        else "no probe step had a token to learn from (answers masked out or cut off)" if nothing_to_learn
+        else None
+    )
+    if blocker:
         p = 0.0 if p_success is None or not math.isfinite(p_success) else min(p_success, policy.no_go_at)
-        return Judgement(Decision.NO_GO, p, p_success if p_success is not None else math.nan,
-                         "the probe diverged (non-finite loss or gradients)")
+        return Judgement(Decision.NO_GO, p, p_success if p_success is not None else math.nan, blocker)
     if p_success is None or not math.isfinite(p_success):
         return Judgement(Decision.UNCERTAIN, math.nan, math.nan, "the predictor gave no probability of success")
     p = 0.5 + (p_success - 0.5) * OOD_SHRINK if ood else p_success

@@ -22,6 +22,7 @@ from tuneahead.errors import InputError, Location
 
 PathLike = str | Path
 DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
+NOTHING_TO_LEARN = 0.99  # share of probe steps without a loss-bearing token that means "no signal at all"
 
 
 @dataclass
@@ -188,12 +189,14 @@ def check(
         check_flops += result.cost.probe_flops
         features = {**static, **result.features}
         forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
-        judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged, policy=policy)
+        empty = result.features.get("probe_empty_step_share", 0.0)
+        judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
+                          nothing_to_learn=empty >= NOTHING_TO_LEARN, policy=policy)
         stages.append(StageResult(
             stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
             forecast.metric, forecast.interval, forecast.p_success, judgement.decision.value,
         ))
-        if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood or result.diverged:
+        if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood:
             break
     assert result is not None and forecast is not None and judgement is not None
     return _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
