@@ -219,6 +219,11 @@ def test_uncertain_first_stage_extends_the_probe(tmp_path: Path, bundle_dir: Pat
     fixed = check(recipe, target=0.5, predictor=bundle_dir, threads=1, adaptive=False,
                   policy=Policy(go_at=1.0, no_go_at=0.0))
     assert [s.name for s in fixed.stages] == ["short"]
+    # Extending past the compute cap is not done, and the verdict says why.
+    capped = check(recipe, target=0.5, predictor=bundle_dir, threads=1,
+                   policy=Policy(go_at=1.0, no_go_at=0.0), max_probe_share=0.2)
+    assert [s.name for s in capped.stages] == ["short"]
+    assert any("max-probe-share" in n for n in capped.notes)
 
 
 def test_check_rejects_a_target_for_another_metric(tmp_path: Path, bundle_dir: Path) -> None:

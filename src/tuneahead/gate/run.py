@@ -170,18 +170,22 @@ def check(
     stages: list[StageResult] = []
     check_flops = 0.0
     first_steps: int | None = None
+    skipped: str | None = None
     result = forecast = judgement = None
     for i, stage in enumerate(bundle.stages):
         steps = None
         if i > 0:
             assert first_steps is not None and result is not None
             steps = max(first_steps + 1, round(first_steps * stage.probe_steps_factor))
-            # Never past the cap: the check must stay cheap next to the run it judges.
+            # The longer stage's predictor learned from probes of exactly this length, so a shorter
+            # extension would be judged out of its league: extend fully within the budget, or not at all.
             per_step = result.cost.probe_flops / max(1, result.steps_done)
-            cap = int(max_probe_share * result.cost.full_flops / per_step) if per_step > 0 else steps
-            if cap <= result.steps_done:
+            if check_flops + steps * per_step > max_probe_share * result.cost.full_flops:
+                skipped = (
+                    f"Extending the probe to {steps} steps would take the check past "
+                    f"{max_probe_share:.0%} of the full run's compute (--max-probe-share), so it stopped here."
+                )
                 break
-            steps = min(steps, cap)
         say("stage", stage.name)
         result = _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, usd_per_gpu_hour, say)
         if first_steps is None:
@@ -199,8 +203,11 @@ def check(
         if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood:
             break
     assert result is not None and forecast is not None and judgement is not None
-    return _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
-                    {**static, **result.features}, time.perf_counter() - started)
+    verdict = _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
+                       {**static, **result.features}, time.perf_counter() - started)
+    if skipped and verdict.decision is Decision.UNCERTAIN and adaptive:
+        verdict.notes.append(skipped)
+    return verdict
 
 
 def _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, price, say):
