@@ -330,6 +330,29 @@ def test_recalibration_never_uses_a_runs_own_outcome() -> None:
     assert set(few) == {"r0"} and few["r0"].source == "prior"
 
 
+def test_recalibrated_table_redraws_target_and_success() -> None:
+    import pandas as pd
+
+    from tuneahead.bench.targets import recalibrate_table
+
+    n = 10
+    runs = pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(n)], "family": "reverse", "model": "tiny-1m",
+        "final_metric": [0.4] * (n - 1) + [0.05], "target": 0.9, "success": False,
+    })
+    truth = pd.DataFrame({
+        "run_id": runs["run_id"], "truth_difficulty_score": 0.1,
+        "truth_problems": ["[]"] * (n - 1) + ["['lr_too_low']"],
+        "truth_target_fraction": 0.7, "truth_target_chance": 0.0, "truth_target_ceiling": 0.9,
+    })
+    table, measured = recalibrate_table(runs, truth)
+    assert measured == n
+    # Clean runs reach 0.4, so a 70 % bar is 0.3: the clean runs now succeed, the broken one does not.
+    assert table["target"].tolist() == [0.3] * n
+    assert table["success"].tolist() == [True] * (n - 1) + [False]
+    assert runs["target"].eq(0.9).all()  # the input is left alone
+
+
 def test_problem_lists_are_partitioned() -> None:
     assert set(DATA_PROBLEMS) | set(RECIPE_PROBLEMS) == set(PROBLEMS)
     assert not set(DATA_PROBLEMS) & set(RECIPE_PROBLEMS)

@@ -63,6 +63,11 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
             "seconds_proxy_total": float(runs.get("cost_seconds_proxy", runs["cost_full"] * math.nan).sum()),
         },
     }
+    if truth is not None and "truth_target_target" in truth:
+        prior = runs[["run_id", "final_metric"]].merge(truth[["run_id", "truth_target_target"]], on="run_id")
+        prior_success = prior["final_metric"] >= prior["truth_target_target"]
+        sheet["success_share_prior_targets"] = float(prior_success.mean()) if len(prior) else math.nan
+        sheet["targets_recalibrated"] = bool((prior["truth_target_target"] != runs["target"].values).any())
     if truth is not None and "truth_problems" in truth:
         merged = runs[["run_id"]].assign(success=success.values).merge(truth, on="run_id", how="left")
         causes: Counter = Counter()
@@ -85,6 +90,10 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
 def to_markdown(sheet: dict) -> str:
     lines = [f"# TuneBench datasheet ({sheet['runs']} runs)", ""]
     lines.append(f"- success share: {sheet['success_share']:.1%}")
+    if "success_share_prior_targets" in sheet:
+        how = ("targets re-drawn from ceilings measured on the corpus's clean runs (leave-one-out)"
+               if sheet["targets_recalibrated"] else "targets as drawn by the generator")
+        lines.append(f"  ({how}; with the generator's prior targets: {sheet['success_share_prior_targets']:.1%})")
     lines.append(f"- families: {len(sheet['families'])} ({', '.join(f'{k} {v}' for k, v in sorted(sheet['families'].items()))})")
     lines.append(f"- models: {', '.join(f'{k} {v}' for k, v in sorted(sheet['models'].items()))}")
     c = sheet["costs"]

@@ -170,3 +170,32 @@ def _quantile(values: list[float], q: float) -> float:
     pos = q * (len(ordered) - 1)
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def recalibrate_table(runs, truth, *, quantile: float = 0.9, min_runs: int = 4):
+    """The run table with `target` and `success` re-drawn from measured ceilings (`recalibrate_targets`).
+
+    `truth` is the ground-truth table of the same runs (`truth_*` columns). Runs without a measured
+    cell keep their prior target. Returns (table, number of runs whose target came from measurements).
+    """
+    import pandas as pd
+
+    t = truth.set_index("run_id")
+    outcomes = []
+    prior: dict[str, float] = {}
+    for row in runs.itertuples(index=False):
+        g = t.loc[row.run_id]
+        problems = str(g.get("truth_problems", "[]")).strip("[] ")
+        outcomes.append(RunOutcome(
+            run_id=row.run_id, family=row.family, model=row.model,
+            difficulty_score=float(g["truth_difficulty_score"]), clean=problems == "",
+            fraction=float(g["truth_target_fraction"]), chance=float(g["truth_target_chance"]),
+            accuracy=float(row.final_metric) if pd.notna(row.final_metric) else math.nan,
+        ))
+        prior[row.run_id] = float(g["truth_target_ceiling"])
+    draws = recalibrate_targets(outcomes, quantile=quantile, min_runs=min_runs, prior=prior)
+    out = runs.copy()
+    out["target"] = [draws[r].target if r in draws else old for r, old in zip(out["run_id"], out["target"])]
+    out["success"] = out["final_metric"] >= out["target"]
+    measured = sum(1 for r in out["run_id"] if r in draws and draws[r].source == "measured")
+    return out, measured

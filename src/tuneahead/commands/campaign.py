@@ -95,6 +95,10 @@ def status_cmd(
 def export_cmd(
     spec: Path = typer.Argument(..., help="campaign spec (YAML)"),
     out: Path = typer.Option(..., "--out", "-o", help="Parquet file for the run table"),
+    recalibrate: bool = typer.Option(
+        False, "--recalibrate-targets", help="re-draw each run's target from ceilings measured on the corpus's "
+        "clean runs (leave-one-out; see docs/tunebench.md)"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Export finished runs to Parquet (run table) plus a separate ground-truth file."""
@@ -109,10 +113,20 @@ def export_cmd(
             runs_path, truth_path = export_parquet(store, out, campaign=s.name)
             n = store.count_runs(s.name)
         payload = {"runs": str(runs_path), "ground_truth": str(truth_path), "rows": n}
+        if recalibrate:
+            import pandas as pd
+
+            from tuneahead.bench.targets import recalibrate_table
+
+            table, measured = recalibrate_table(pd.read_parquet(runs_path), pd.read_parquet(truth_path))
+            table.to_parquet(runs_path, index=False)
+            payload["recalibrated_targets"] = measured
         if as_json:
             emit_json(payload)
         else:
             console.print(f"wrote {n} runs to {runs_path} (ground truth: {truth_path})")
+            if recalibrate:
+                console.print(f"targets re-drawn from measured ceilings for {payload['recalibrated_targets']} runs")
         return 0
 
     guarded(run, as_json=as_json)
