@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuneahead.errors import InputError, Location
 from tuneahead.gate.bundle import PredictorBundle, load_bundle
 from tuneahead.gate.policy import Decision, Judgement, Policy, judge
 from tuneahead.gate.target import Target, parse_target
-from tuneahead.errors import InputError, Location
 
 PathLike = str | Path
 DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
