@@ -131,21 +131,21 @@ def recalibrate_targets(
 ) -> dict[str, TargetDraw]:
     """New targets from measured ceilings: the `quantile` of clean runs' accuracy in the same cell.
 
-    Cells are (family, model, difficulty third), falling back to (family, difficulty third) and then
-    to `prior[run_id]` (or the run's old bar as a ceiling) when fewer than `min_runs` other clean runs
-    exist. The run itself is always left out of its own cell, so its outcome never sets its bar.
+    Cells are (family, model, difficulty third), falling back to (family, difficulty third), then
+    (family, model), then the family alone, and finally to `prior[run_id]` when no cell has `min_runs`
+    other clean runs. The run itself is always left out of its own cell, so its outcome never sets its bar.
     """
     cells: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
     for r in runs:
         if r.clean and math.isfinite(r.accuracy):
             bucket = difficulty_bucket(r.difficulty_score)
-            cells[(r.family, r.model, bucket)].append((r.run_id, r.accuracy))
-            cells[(r.family, None, bucket)].append((r.run_id, r.accuracy))
+            for key in _cells(r.family, r.model, bucket):
+                cells[key].append((r.run_id, r.accuracy))
     out: dict[str, TargetDraw] = {}
     for r in runs:
         bucket = difficulty_bucket(r.difficulty_score)
         ceiling = None
-        for key in ((r.family, r.model, bucket), (r.family, None, bucket)):
+        for key in _cells(r.family, r.model, bucket):
             others = [acc for run_id, acc in cells.get(key, ()) if run_id != r.run_id]
             if len(others) >= min_runs:
                 ceiling = _quantile(others, quantile)
@@ -163,6 +163,11 @@ def recalibrate_targets(
             target_from(r.fraction, ceiling, r.chance), r.fraction, round(ceiling, 4), r.chance, "measured"
         )
     return out
+
+
+def _cells(family: str, model: str, bucket: int) -> tuple[tuple, ...]:
+    """A run's cells, most specific first (None = pooled over that axis)."""
+    return ((family, model, bucket), (family, None, bucket), (family, model, None), (family, None, None))
 
 
 def _quantile(values: list[float], q: float) -> float:
