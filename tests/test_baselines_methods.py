@@ -63,6 +63,13 @@ def test_proxylm_uses_proxy_scores_and_pays_the_proxy(split: tuple[pd.DataFrame,
     np.testing.assert_array_equal(out.decide_cost, test["cost_proxy"].to_numpy())
     assert _rmse(out.metric, test["final_metric"].to_numpy()) < 0.07
     assert m.unavailable(test.drop(columns=["proxy_metric"]), task) is not None
+    # A run on the smallest model has no proxy: ProxyLM leaves it undecided and pays nothing for it.
+    orphan = test.copy()
+    orphan.loc[orphan.index[:3], ["proxy_metric", "cost_proxy"]] = np.nan
+    out = m.predict(orphan, task)
+    assert np.isnan(out.p_success[:3]).all() and (out.decide_cost[:3] == 0).all()
+    assert np.isfinite(out.p_success[3:]).all()
+    assert orphan["cost_proxy"].isna().sum() == 3  # the caller's table is left alone
 
 
 @pytest.fixture(scope="module")

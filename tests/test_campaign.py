@@ -44,7 +44,11 @@ def test_campaign_runs_everything_once_and_exports(tmp_path) -> None:
     assert len(runs) == 5 and runs["run_id"].is_unique
     assert not any(c.startswith("truth_") for c in runs.columns)  # ground truth is stored apart
     assert list(truth.columns) == ["run_id", "truth_knob"]
-    assert runs.loc[0, "curve_train_loss"].tolist() == [2.5, 1.8]  # train loss at the eval steps
+    # One step axis: every logged train step plus the eval steps; eval values only where evaluated.
+    assert runs.loc[0, "curve_steps"].tolist() == [5, 10, 15, 20]
+    assert runs.loc[0, "curve_train_loss"].tolist() == [3.0, 2.5, 2.0, 1.8]
+    metric = runs.loc[0, "curve_eval_metric"].tolist()
+    assert metric[1::2] == [0.1, 0.2] and all(m is None or m != m for m in metric[0::2])
 
 
 def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:

@@ -1,7 +1,8 @@
 """Early-stop baselines: watch the first k % of the live run, then decide.
 
 `EarlyStopExtrapolation` fits parametric learning-curve families to the first k % of the run's eval
-metric curve (else its eval loss, else its train loss), projects the curve to the end of the run, and
+metric curve (else its eval loss, else its train loss: the first of them that has at least three
+logged points in the first k % of most training runs), projects the curve to the end of the run, and
 maps the projection to the final metric with a monotone (isotonic) fit learned on the training runs:
 the eval set is not the hidden test set, and a loss is not a score. `LinearEarlyStop` is the simple
 baseline of the preprint's code: linear regression of the final metric on the initial loss and the
@@ -33,10 +34,40 @@ if TYPE_CHECKING:
 _CURVE_PREFERENCE = (CURVE_EVAL_METRIC, CURVE_EVAL_LOSS, CURVE_TRAIN_LOSS)
 
 
-def _curve_column(table: pd.DataFrame) -> str | None:
+MIN_POINTS = 3  # a curve family needs at least this many points in the prefix to be fitted
+MIN_COVERAGE = 0.8  # ... in this share of runs, or the next curve in `_CURVE_PREFERENCE` is used
+
+
+def _curve_column(table: pd.DataFrame, fraction: float | None = None) -> str | None:
+    """The preferred curve; with `fraction`, the first one that is dense enough within the first `fraction`."""
     if CURVE_STEPS not in table.columns:
         return None
-    return next((c for c in _CURVE_PREFERENCE if c in table.columns and table[c].notna().any()), None)
+    present = [c for c in _CURVE_PREFERENCE if c in table.columns and table[c].notna().any()]
+    if fraction is None or not present:
+        return present[0] if present else None
+    for c in present:
+        counts = [int(np.sum(_finite_prefix(s, v, fraction)[0] > 0))  # step 0 is not a point of the fit
+                  for s, v in zip(table[CURVE_STEPS], table[c], strict=True)]
+        if np.mean([n >= MIN_POINTS for n in counts]) >= MIN_COVERAGE:
+            return c
+    return present[0]
+
+
+def _finite_prefix(steps: object, values: object, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    x, y = prefix(_as_array(steps), _as_array(values), fraction)
+    ok = np.isfinite(y)
+    return x[ok], y[ok]
+
+
+MAX_FIT_POINTS = 64
+
+
+def _thin(x: np.ndarray, y: np.ndarray, n: int = MAX_FIT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """A per-step curve averaged into `n` consecutive bins: the same shape, less noise, faster fits."""
+    if len(x) <= n:
+        return x, y
+    bins = np.array_split(np.arange(len(x)), n)
+    return np.array([x[b].mean() for b in bins]), np.array([y[b].mean() for b in bins])
 
 
 def _as_array(v: object) -> np.ndarray:
@@ -111,13 +142,13 @@ class EarlyStopExtrapolation:
             steps, values = _as_array(s), _as_array(v)
             key = (self.curve, steps.tobytes(), values.tobytes())
             if key not in self._cache:
-                x, y = prefix(steps, values, self.fraction)
-                self._cache[key] = extrapolate(x, y).value if len(x) >= 3 else float("nan")
+                x, y = _thin(*_finite_prefix(steps, values, self.fraction))
+                self._cache[key] = extrapolate(x, y).value if len(x) >= MIN_POINTS else float("nan")
             out[i] = self._cache[key]
         return out
 
     def fit(self, train: pd.DataFrame, task: Task, seed: int) -> None:
-        self.curve = _curve_column(train)
+        self.curve = _curve_column(train, self.fraction)
         self._map = _IsotonicMap(increasing=self.curve == CURVE_EVAL_METRIC)
         self._map.fit(self.projections(train), train[task.target].to_numpy(dtype=float), seed)
 

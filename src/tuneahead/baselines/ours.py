@@ -18,6 +18,7 @@ conformal P(success), so the comparison isolates what the features are worth.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,6 +125,17 @@ class ProxyLM(PredictorMethod):
         if PROXY_METRIC not in table.columns or table[PROXY_METRIC].isna().all():
             return f"no proxy scores (needs {PROXY_METRIC})"
         return None
+
+    def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput:
+        """A run without a proxy (its model is the smallest there is) cannot be judged by ProxyLM: it is
+        left undecided (let through) and costs nothing to decide."""
+        out = super().predict(test, task)
+        no_proxy = test[PROXY_METRIC].isna().to_numpy()
+        return replace(
+            out,
+            p_success=np.where(no_proxy, np.nan, out.p_success),
+            decide_cost=np.where(no_proxy, 0.0, out.decide_cost),
+        )
 
 
 class Majority:

@@ -16,22 +16,23 @@ if TYPE_CHECKING:
 
 
 def _curve_columns(record: RunRecord) -> dict[str, list]:
-    """Live-run curves at the eval steps: what Early-Stop Extrapolation gets to see."""
+    """Live-run curves on one step axis: what Early-Stop Extrapolation gets to see.
+
+    Steps are the union of the eval steps (eval metric and loss, NaN between them) and the logged
+    training steps (train loss, NaN where it was not logged, e.g. step 0): the dense training curve
+    is what an early-stop baseline can fit when only a few eval points fall in the first k %.
+    """
     ev = record.curves.get("full_eval") or {}
-    steps = list(ev.get("step", []))
     train = record.curves.get("full_train") or {}
-    train_steps, train_loss = list(train.get("step", [])), list(train.get("loss", []))
-    at_eval: list[float | None] = []
-    j = 0
-    for s in steps:  # last logged train loss at or before each eval step
-        while j + 1 < len(train_steps) and train_steps[j + 1] <= s:
-            j += 1
-        at_eval.append(train_loss[j] if train_steps and train_steps[j] <= s else None)
+    metric = dict(zip(ev.get("step", []), ev.get("metric", [])))
+    eval_loss = dict(zip(ev.get("step", []), ev.get("loss", [])))
+    train_loss = dict(zip(train.get("step", []), train.get("loss", [])))
+    steps = sorted(set(metric) | set(train_loss))
     return {
         "curve_steps": steps,
-        "curve_eval_metric": list(ev.get("metric", [])),
-        "curve_eval_loss": list(ev.get("loss", [])),
-        "curve_train_loss": at_eval,
+        "curve_eval_metric": [metric.get(s) for s in steps],
+        "curve_eval_loss": [eval_loss.get(s) for s in steps],
+        "curve_train_loss": [train_loss.get(s) for s in steps],
     }
 
 
