@@ -102,3 +102,60 @@ def test_packing_fills_blocks_across_examples(tiny):
     assert all(sum(att) == 32 for *_, att in rows)  # every block full: no padding
     assert all(len(example_ids) >= 2 for example_ids, *_ in rows)
     assert all(any(label != IGNORE_INDEX for label in labels) for _, _, labels, _ in rows)
+
+
+def test_packed_examples_do_not_attend_to_each_other(tiny):
+    """Positions restart at each example inside a packed block, and the model sees each example alone."""
+    import torch
+
+    data = [
+        Example(id=f"p:{i}", source_format="prompt_completion", prompt=f"Question {i}? ", completion=f"Answer {i}.")
+        for i in range(80)
+    ]
+    result = run_probe(
+        recipe(packing=True, max_seq_length=32, loss_on="completion"), data, steps=1, model=tiny, threads=1,
+        return_batches=True,
+    )
+    mb = result.batches[0].micro[0]
+    pos = mb.position_ids[0]
+    restarts = torch.nonzero(pos == 0).flatten().tolist()
+    assert restarts[0] == 0 and len(restarts) >= 2  # more than one example starts in the block
+    start, stop = restarts[1], (restarts[2] if len(restarts) > 2 else len(pos))
+    assert pos[start:stop].tolist() == list(range(stop - start))
+    model = tiny.model.eval()
+    with torch.no_grad():
+        packed = model(input_ids=mb.input_ids[:1], position_ids=mb.position_ids[:1], use_cache=False).logits
+        alone = model(input_ids=mb.input_ids[:1, start:stop], use_cache=False).logits[0]
+        packed = packed[0, start:stop]
+    torch.testing.assert_close(packed, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_packed_probe_loss_is_the_loss_of_each_example_alone(tiny):
+    """The probe's packed step loss equals the examples' losses computed one by one (no cross-talk)."""
+    import torch
+    import torch.nn.functional as F
+
+    data = [
+        Example(id=f"p:{i}", source_format="prompt_completion", prompt=f"Question {i}? ", completion=f"Answer {i}.")
+        for i in range(80)
+    ]
+    result = run_probe(
+        recipe(packing=True, max_seq_length=32, loss_on="completion", micro_batch_size=2), data, steps=1,
+        model=tiny, threads=1, return_batches=True,
+    )
+    total, count = 0.0, 0
+    model = tiny.model.eval()
+    with torch.no_grad():
+        for mb in result.batches[0].micro:
+            for r in range(mb.size):
+                pos = mb.position_ids[r].tolist()
+                starts = [i for i, p in enumerate(pos) if p == 0] + [len(pos)]
+                for a, b in zip(starts, starts[1:]):
+                    ids, labels = mb.input_ids[r : r + 1, a:b], mb.labels[r, a:b]
+                    if b - a < 2 or (labels[1:] == IGNORE_INDEX).all():
+                        continue
+                    logits = model(input_ids=ids, use_cache=False).logits[0, :-1]
+                    total += float(F.cross_entropy(logits, labels[1:], reduction="sum"))
+                    count += int((labels[1:] != IGNORE_INDEX).sum())
+    assert count == result.trace[0].loss_tokens
+    assert result.trace[0].loss == pytest.approx(total / count, rel=1e-4)

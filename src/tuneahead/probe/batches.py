@@ -3,7 +3,8 @@
 Token ids and loss masks come from `tuneahead.data.render.tokenize_batch` (the one renderer shared
 with descriptors and the corpus). On top of it, this module applies what a trainer's data pipeline
 does: right-truncation to `max_seq_length`, or packing (concatenate, cut into `max_seq_length`
-blocks); dynamic padding to the longest sequence of each micro-batch with the pad id (EOS when the
+blocks, with position ids that restart at every example so that attention stays within each example,
+as packing-aware trainers do); dynamic padding to the longest sequence of each micro-batch with the pad id (EOS when the
 tokenizer has none); labels = input ids where the mask says loss, -100 elsewhere and on padding.
 
 Sampling is seeded: a permutation of the training pool is consumed in order; when a probe needs more
@@ -31,6 +32,7 @@ class TrainSequence:
     loss_mask: np.ndarray  # bool: the token is a training target
     completion_mask: np.ndarray  # bool: the token is part of an answer (for token accuracy)
     example_ids: tuple[str, ...]  # the example(s) it was cut from
+    position_ids: np.ndarray | None = None  # packed blocks: positions restart at each example boundary
 
     @property
     def length(self) -> int:
@@ -87,6 +89,7 @@ class _Stream:
     loss: np.ndarray
     comp: np.ndarray
     owner: list[str]  # example id per token
+    segment: np.ndarray  # int64: which example occurrence each token belongs to (increasing)
 
     @classmethod
     def of(cls, examples: Sequence[Example], tokenized: Sequence[Tokenized]) -> _Stream:
@@ -95,15 +98,28 @@ class _Stream:
             np.concatenate([t.loss_mask for t in tokenized]),
             np.concatenate([t.completion_mask for t in tokenized]),
             [e.id for e, t in zip(examples, tokenized, strict=True) for _ in range(t.length)],
+            np.repeat(np.arange(len(tokenized), dtype=np.int64), [t.length for t in tokenized]),
         )
 
     def __add__(self, other: _Stream) -> _Stream:
+        offset = int(self.segment[-1]) + 1 if len(self.segment) else 0
         return _Stream(
             np.concatenate([self.ids, other.ids]),
             np.concatenate([self.loss, other.loss]),
             np.concatenate([self.comp, other.comp]),
             self.owner + other.owner,
+            np.concatenate([self.segment, other.segment + offset]),
         )
+
+
+def segment_positions(segment: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run of equal segment ids (a block's first token starts at 0)."""
+    n = len(segment)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    return np.arange(n, dtype=np.int64) - run_start
 
 
 def _cut(stream: _Stream, max_len: int, keep_tail: bool) -> tuple[list[TrainSequence], _Stream | None]:
@@ -116,12 +132,16 @@ def _cut(stream: _Stream, max_len: int, keep_tail: bool) -> tuple[list[TrainSequ
         stop = min(start + max_len, n)
         owners = tuple(dict.fromkeys(stream.owner[start:stop]))  # unique, in order
         blocks.append(
-            TrainSequence(stream.ids[start:stop], stream.loss[start:stop], stream.comp[start:stop], owners)
+            TrainSequence(
+                stream.ids[start:stop], stream.loss[start:stop], stream.comp[start:stop], owners,
+                position_ids=segment_positions(stream.segment[start:stop]),
+            )
         )
     if keep_tail or full_end == n:
         return blocks, None
     tail = _Stream(
-        stream.ids[full_end:], stream.loss[full_end:], stream.comp[full_end:], stream.owner[full_end:]
+        stream.ids[full_end:], stream.loss[full_end:], stream.comp[full_end:], stream.owner[full_end:],
+        stream.segment[full_end:],
     )
     return blocks, tail
 
@@ -202,6 +222,9 @@ class MicroBatch:
     tokens: int  # non-padding tokens
     loss_tokens: int  # shifted labels that carry loss
     example_ids: list[tuple[str, ...]]
+    # Packed micro-batches: per-row positions restarting at each example. The model is then called with
+    # these and no attention mask, from which transformers builds a mask that keeps examples apart.
+    position_ids: object | None = None  # torch.LongTensor (b, L)
 
     @property
     def size(self) -> int:
@@ -232,12 +255,19 @@ def collate(seqs: Sequence[TrainSequence], pad_id: int) -> MicroBatch:
     attn = np.zeros((n, width), dtype=np.int64)
     labels = np.full((n, width), IGNORE_INDEX, dtype=np.int64)
     comp = np.zeros((n, width), dtype=bool)
+    packed = any(s.position_ids is not None for s in seqs)
+    pos = np.zeros((n, width), dtype=np.int64) if packed else None
     for row, s in enumerate(seqs):
         L = s.length
         ids[row, :L] = s.input_ids
         attn[row, :L] = 1
         labels[row, :L] = np.where(s.loss_mask, s.input_ids, IGNORE_INDEX)
         comp[row, :L] = s.completion_mask
+        if pos is not None:
+            own = s.position_ids if s.position_ids is not None else np.arange(L, dtype=np.int64)
+            # Padding continues the last example's positions: causal attention keeps it out of real tokens.
+            pos[row, :L] = own
+            pos[row, L:] = (own[-1] + 1 if L else 0) + np.arange(width - L)
     return MicroBatch(
         torch.from_numpy(ids),
         torch.from_numpy(attn),
@@ -246,6 +276,7 @@ def collate(seqs: Sequence[TrainSequence], pad_id: int) -> MicroBatch:
         tokens=int(attn.sum()),
         loss_tokens=int((labels[:, 1:] != IGNORE_INDEX).sum()),
         example_ids=[s.example_ids for s in seqs],
+        position_ids=torch.from_numpy(pos) if pos is not None else None,
     )
 
 

@@ -107,7 +107,11 @@ class _Attempt:
 
         ids = mb.input_ids.to(self.device)
         with self._autocast():
-            logits = model(input_ids=ids, attention_mask=mb.attention_mask.to(self.device)).logits
+            # No KV cache in training (transformers also detects packed sequences only without one).
+            if mb.position_ids is not None:  # packed: positions restart per example, attention stays inside it
+                logits = model(input_ids=ids, position_ids=mb.position_ids.to(self.device), use_cache=False).logits
+            else:
+                logits = model(input_ids=ids, attention_mask=mb.attention_mask.to(self.device), use_cache=False).logits
         logits = logits[:, :-1].float()
         labels = mb.labels[:, 1:].to(self.device)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
@@ -273,6 +277,7 @@ def _halves(mb):
                 tokens=int(mb.attention_mask[rows].sum()),
                 loss_tokens=int((labels[:, 1:] != IGNORE_INDEX).sum()),
                 example_ids=mb.example_ids[rows],
+                position_ids=None if mb.position_ids is None else mb.position_ids[rows],
             )
         )
     return out
