@@ -6,10 +6,10 @@
 3. diverging  — the same data and recipe with the learning rate at 3.0 and no clipping.
 
 Prints each verdict, P(success), the forecast, the top reasons and the findings, and the check's time.
-The right answers: GO (or at least not NO-GO) for 1, NO-GO with truncation among the reasons/findings
-for 2, NO-GO because the probe diverged for 3.
+With --truth, each case is also fine-tuned for real (the full run) and scored by greedy exact match on
+300 clean held-out rows, so the verdict can be compared with what actually happens.
 
-    python benchmarks/bench_check_cases.py [--target 0.8] [--predictor DIR] [--threads 2]
+    python benchmarks/bench_check_cases.py [--target 0.8] [--predictor DIR] [--threads 2] [--truth]
 """
 
 from __future__ import annotations
@@ -38,14 +38,36 @@ eval_datasets: [{{path: eval.jsonl}}]
 """
 
 
-def write_task(folder: Path, n_train: int = 1200, n_eval: int = 200) -> None:
+def write_task(folder: Path, n_train: int = 1200, n_eval: int = 200, n_test: int = 300) -> None:
     from tuneahead.bench.tasks import chat_row, difficulty_at, get_family, sample_unique
 
     family = get_family("sentiment")
-    pairs = sample_unique(family, difficulty_at(family, 0.2), n_train + n_eval, random.Random(11))
+    pairs = sample_unique(family, difficulty_at(family, 0.2), n_train + n_eval + n_test, random.Random(11))
     rows = [chat_row(p, a) for p, a in pairs]
-    for name, part in (("train.jsonl", rows[:n_train]), ("eval.jsonl", rows[n_train:])):
+    parts = {"train.jsonl": rows[:n_train], "eval.jsonl": rows[n_train : n_train + n_eval],
+             "test.jsonl": rows[n_train + n_eval :]}
+    for name, part in parts.items():
         (folder / name).write_text("".join(json.dumps(r) + "\n" for r in part))
+
+
+def real_outcome(recipe_path: Path, threads: int) -> float:
+    """Fine-tune the recipe to the end and score greedy exact match on the clean test rows."""
+    from tuneahead.bench.generation_eval import exact_match_accuracy
+    from tuneahead.data.load import load_examples
+    from tuneahead.data.render import resolve_template
+    from tuneahead.models.loading import load_model
+    from tuneahead.probe.engine import run_probe
+    from tuneahead.recipe.load import load_recipe
+
+    recipe = load_recipe(recipe_path)
+    folder = recipe_path.parent
+    train, _ = load_examples(str(folder / "train.jsonl"))
+    evals, _ = load_examples(str(folder / "eval.jsonl"))
+    test, _ = load_examples(str(folder / "test.jsonl"))
+    loaded = load_model(recipe.base_model)
+    result = run_probe(recipe, train, evals, model=loaded, threads=threads, steps=recipe.total_steps(len(train)),
+                       return_model=True, eval_points=2)
+    return exact_match_accuracy(result.model, loaded.bundle, resolve_template(loaded.bundle, None), test, "sentiment")
 
 
 CASES = {
@@ -60,6 +82,7 @@ def main() -> int:
     parser.add_argument("--target", default="exact_match>=0.8")
     parser.add_argument("--predictor", default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--truth", action="store_true", help="also run each fine-tune and score it")
     args = parser.parse_args()
 
     from tuneahead.gate import check
@@ -80,6 +103,14 @@ def main() -> int:
                 print(f"   reason {r.contribution:+.3f}: {r.text}")
             for f in v.findings:
                 print(f"   finding [{f.severity}] {f.code}: {f.title}")
+            if args.truth:
+                started = time.perf_counter()
+                em = real_outcome(recipe, args.threads)
+                verdict_right = (em >= v.target.value) == (v.decision.value == "GO")
+                print(f"   real full run: exact match {em:.3f} vs target {v.target.value:g} -> "
+                      f"{'success' if em >= v.target.value else 'failure'} "
+                      f"({time.perf_counter() - started:.0f} s; verdict {'agrees' if verdict_right else 'disagrees'}"
+                      f"{' (UNCERTAIN)' if v.decision.value == 'UNCERTAIN' else ''})")
     return 0
 
 
