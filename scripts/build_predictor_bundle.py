@@ -21,6 +21,8 @@ def main() -> int:
     parser.add_argument("--runs", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--name", default=None, help="corpus name for the bundle's description")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="the run store behind the export (default: runs.db next to it), for the recipe space")
     args = parser.parse_args()
 
     import pandas as pd
@@ -50,13 +52,24 @@ def main() -> int:
               f"Brier {chosen.get('brier_calibrated', float('nan')):.3f}")
         stages.append((name, 1.0 if name == "short" else round(factor, 2), predictor))
 
+    from tuneahead.gate.recipe_space import recipe_space
+    from tuneahead.store.sqlite import RunStore
+
+    store_path = args.store or args.runs.with_name("runs.db")
+    space = None
+    if store_path.is_file():
+        wanted = set(runs["run_id"])
+        with RunStore(store_path) as store:
+            space = recipe_space(r.recipe for r in store.iter_runs() if r.run_id in wanted)
+
     families = sorted(runs["family"].dropna().unique())
     models = sorted(runs["model"].dropna().unique())
     corpus = args.name or args.runs.parent.name
     trained_on = (f"TuneBench {corpus}: {len(runs)} runs, {len(families)} task families, models "
                   f"{', '.join(models)}")
     write_bundle(args.out, stages, metric="exact_match", trained_on=trained_on,
-                 extra={"families": families, "models": models, "success_share": float(runs["success"].mean())})
+                 extra={"families": families, "models": models, "success_share": float(runs["success"].mean()),
+                        "recipe_space": space})
     print(f"wrote {args.out} ({trained_on}; long stage = {factor:g}x the default probe)")
     return 0
 

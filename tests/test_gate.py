@@ -296,3 +296,29 @@ def test_chromium_console_capture_works(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert any(":CONSOLE" in line and "boom" in line for line in run.stderr.splitlines())
+
+
+def test_recipe_choices_outside_the_training_runs_are_flagged(tmp_path: Path, bundle_dir: Path) -> None:
+    import shutil
+
+    from tuneahead.gate import check
+    from tuneahead.gate.recipe_space import outside_space, recipe_space
+
+    space = recipe_space([{"adapter": {"type": "full"}, "optimizer": "adamw_torch", "lr_scheduler": "cosine",
+                           "packing": False, "loss_on": "completion"}])
+    assert space["adapter.type"] == ["full"] and space["packing"] == ["False"]
+    lora = {"adapter": {"type": "lora"}, "optimizer": "adamw_torch", "lr_scheduler": "cosine", "packing": False,
+            "loss_on": "completion"}
+    assert outside_space(lora, space) == [
+        "recipe adapter.type = lora, but the predictor's training runs only used full"
+    ]
+    assert outside_space(lora, None) == []
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, bundle)
+    meta = json.loads((bundle / "bundle.json").read_text())
+    meta["recipe_space"] = {"optimizer": ["sgd"]}
+    (bundle / "bundle.json").write_text(json.dumps(meta))
+    verdict = check(_write_task(tmp_path), target=0.5, predictor=bundle, threads=1)
+    assert verdict.ood and verdict.decision is not Decision.GO
+    assert any("optimizer" in r for r in verdict.ood_reasons)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tuneahead.errors import InputError, Location
 from tuneahead.gate.bundle import PredictorBundle, load_bundle
 from tuneahead.gate.policy import Decision, Judgement, Policy, judge
+from tuneahead.gate.recipe_space import outside_space
 from tuneahead.gate.target import Target, parse_target
 
 PathLike = str | Path
@@ -166,6 +167,7 @@ def check(
     say("step", f"loading {rec.base_model}")
     loaded = load_model(rec.base_model)
     static = {**described.descriptors, **recipe_columns(rec.model_dump(mode="json"))}
+    recipe_reasons = outside_space(rec.model_dump(mode="json"), bundle.info.get("recipe_space"))
 
     stages: list[StageResult] = []
     check_flops = 0.0
@@ -193,6 +195,8 @@ def check(
         check_flops += result.cost.probe_flops
         features = {**static, **result.features}
         forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
+        if recipe_reasons:
+            forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))
         empty = result.features.get("probe_empty_step_share", 0.0)
         judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
                           nothing_to_learn=empty >= NOTHING_TO_LEARN, policy=policy)
