@@ -322,3 +322,41 @@ def test_recipe_choices_outside_the_training_runs_are_flagged(tmp_path: Path, bu
     verdict = check(_write_task(tmp_path), target=0.5, predictor=bundle, threads=1)
     assert verdict.ood and verdict.decision is not Decision.GO
     assert any("optimizer" in r for r in verdict.ood_reasons)
+
+
+def test_recorded_checks_become_run_history(tmp_path: Path, bundle_dir: Path) -> None:
+    """check --record, then outcome: the run exports in the corpus's run-table shape, ready for `fit`."""
+    import subprocess
+    import sys
+
+    from tuneahead.gate.bundle import load_bundle
+    from tuneahead.store.export import to_frame
+    from tuneahead.store.sqlite import RunStore
+
+    recipe = _write_task(tmp_path)
+    store = tmp_path / "history.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "tuneahead.cli", "check", str(recipe), "--target", "0.5", "--predictor",
+         str(bundle_dir), "--threads", "1", "--record", str(store), "--task", "sentiment", "--json"],
+        capture_output=True, text=True, timeout=600,
+    )
+    doc = json.loads(out.stdout)
+    run_id = doc["recorded"]["run_id"]
+    with RunStore(store) as s:
+        assert s.get_run(run_id).final_metric is None  # no outcome yet
+    done = subprocess.run(
+        [sys.executable, "-m", "tuneahead.cli", "outcome", str(store), run_id, "0.9", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["success"] is True
+    with RunStore(store) as s:
+        row = to_frame(s).iloc[0]
+    assert row["final_metric"] == 0.9 and row["target"] == 0.5 and row["family"] == "sentiment"
+    names = load_bundle(bundle_dir).stages[0].predictor.feature_names
+    assert set(names) <= set(row.index)  # a predictor fitted on such runs reads the same features
+    missing = subprocess.run(
+        [sys.executable, "-m", "tuneahead.cli", "outcome", str(store), "no-such-run", "0.5"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert missing.returncode == ExitCode.INPUT and "no-such-run" in missing.stderr

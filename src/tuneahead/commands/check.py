@@ -35,6 +35,10 @@ def register(app: typer.Typer) -> None:
         mfu: float = typer.Option(None, "--mfu", help="model FLOPs utilisation (default per accelerator)"),
         price: float = typer.Option(None, "--price", help="US$ per GPU-hour, for the cost in money"),
         html: Path = typer.Option(None, "--html", help="write a self-contained HTML report here"),
+        record: Path = typer.Option(
+            None, "--record", help="add this check to a SQLite run store (your run history; see `tuneahead outcome`)"
+        ),
+        task: str = typer.Option(None, "--task", help="task name stored with --record (groups runs for evaluation)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
         """Judge a fine-tune before it runs: GO / NO-GO / UNCERTAIN with P(success), reasons, pitfalls and cost.
@@ -60,13 +64,53 @@ def register(app: typer.Typer) -> None:
                 check,
                 quiet=as_json,
             )
-            report_and_exit_code(verdict, html=html, as_json=as_json)
+            run_id = None
+            if record is not None:
+                from tuneahead.gate.history import record_check
+
+                run_id = record_check(record, verdict, task=task)
+            recorded = (str(record), run_id) if run_id else None
+            report_verdict(verdict, html=html, as_json=as_json, recorded=recorded)
             return verdict.exit_code
 
         guarded(run, as_json=as_json)
 
+    @app.command("outcome")
+    def outcome_cmd(
+        store: Path = typer.Argument(..., help="run store the check was recorded in (--record)"),
+        run_id: str = typer.Argument(..., help="the run id `check --record` printed"),
+        metric: float = typer.Argument(..., help="the final metric the fine-tune reached"),
+        cost_full: float = typer.Option(None, "--cost-full", help="what the full run really cost (FLOPs)"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+    ) -> None:
+        """Record how a checked fine-tune ended, so `tuneahead fit --runs STORE` can learn from it."""
 
-def report_and_exit_code(verdict: Any, *, html: Path | None, as_json: bool) -> None:
+        def run() -> int:
+            from tuneahead.errors import InputError, Location
+            from tuneahead.store.sqlite import RunStore
+
+            if not store.is_file():
+                raise InputError("run store not found", Location(file=str(store)))
+            with RunStore(store) as s:
+                rec = s.set_outcome(run_id, metric, cost_full=cost_full)
+                done = sum(1 for r in s.iter_runs() if r.final_metric is not None)
+            if as_json:
+                emit_json({"ok": True, "run_id": run_id, "final_metric": metric, "success": rec.success,
+                           "runs_with_outcome": done})
+            else:
+                verdict = rec.extra.get("decision")
+                console.print(
+                    f"{run_id}: final metric {metric:g} vs target {rec.target:g} -> "
+                    f"{'success' if rec.success else 'failure'} (the check said {verdict}). "
+                    f"{done} run(s) with an outcome in {store}; `tuneahead fit --runs {store}` learns from them."
+                )
+            return 0
+
+        guarded(run, as_json=as_json)
+
+
+def report_verdict(verdict: Any, *, html: Path | None, as_json: bool,
+                         recorded: tuple[str, str] | None = None) -> None:
     """Write the HTML report if asked, then the JSON document or the terminal summary."""
     html_path = None
     if html is not None:
@@ -74,11 +118,15 @@ def report_and_exit_code(verdict: Any, *, html: Path | None, as_json: bool) -> N
 
         html_path = str(write_check_html(verdict, html))
     if as_json:
-        emit_json({"ok": True, "html": html_path, **verdict.to_dict()})
+        extra = {"recorded": {"store": recorded[0], "run_id": recorded[1]}} if recorded else {}
+        emit_json({"ok": True, "html": html_path, **extra, **verdict.to_dict()})
     else:
         from tuneahead.report.check_view import render_check
 
         render_check(console, verdict, html_path=html_path)
+        if recorded:
+            console.print(f"[bold]recorded[/] as run {recorded[1]} in {recorded[0]}; when the fine-tune is done: "
+                          f"[bold]tuneahead outcome {recorded[0]} {recorded[1]} METRIC[/]")
 
 
 def run_with_progress(kwargs: dict, check_fn, *, quiet: bool):

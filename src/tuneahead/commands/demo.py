@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """Check the bundled example (support-ticket routing) with the bundled predictor: a complete `check`."""
 
         def run() -> int:
-            from tuneahead.commands.check import report_and_exit_code, run_with_progress
+            from tuneahead.commands.check import report_verdict, run_with_progress
             from tuneahead.errors import InputError, Location
             from tuneahead.gate import check
 
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
                 f"target {DEMO_TARGET}\n"
             )
             verdict = run_with_progress(dict(recipe=recipe, target=DEMO_TARGET), check, quiet=as_json)
-            report_and_exit_code(verdict, html=html, as_json=as_json)
+            report_verdict(verdict, html=html, as_json=as_json)
             if not as_json:
                 console.print(
                     f"\nDone in {verdict.check_seconds:.0f} s. Next: [bold]tuneahead check YOUR_RECIPE.yaml "

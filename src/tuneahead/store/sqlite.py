@@ -219,6 +219,23 @@ class RunStore:
                 "INSERT INTO ground_truth (run_id, truth_json) VALUES (?,?)", (r.run_id, _dumps(_clean(r.ground_truth)))
             )
 
+    def set_outcome(self, run_id: str, final_metric: float, *, cost_full: float | None = None) -> RunRecord:
+        """Record how a run ended (e.g. a checked fine-tune, once it has run); returns the updated run."""
+        with self.transaction() as cur:
+            row = cur.execute("SELECT target, costs_json FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                raise InputError(f"no run {run_id!r} in this store", Location(file=str(self.path), field="run_id"))
+            target = row["target"]
+            success = None if target is None else int(final_metric >= target)
+            costs = json.loads(row["costs_json"])
+            if cost_full is not None:
+                costs["flops_full"] = cost_full
+            cur.execute(
+                "UPDATE runs SET final_metric=?, success=?, costs_json=? WHERE run_id=?",
+                (_num(final_metric), success, _dumps(_clean(costs)), run_id),
+            )
+        return self.get_run(run_id)
+
     def has_run(self, run_id: str) -> bool:
         return self._conn.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
 
