@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 from pathlib import Path
 from typing import Any
 
+from tuneahead.store.curves import finite_or_none, probe_curves
 from tuneahead.store.sqlite import RunRecord
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -84,8 +83,7 @@ def _run(run_id: str, scenario, files, opts: dict[str, Any]) -> RunRecord:
         static_features=described.descriptors,
         dynamic_features=probe.features,
         curves={
-            "probe_trace": _columns([dataclasses.asdict(r) for r in long_probe.trace]),
-            "probe_eval": _columns([dataclasses.asdict(p) for p in long_probe.eval_points]),
+            **probe_curves(long_probe),
             "full_train": full["train_curve"],
             "full_eval": full["eval_curve"],
         },
@@ -123,20 +121,6 @@ def _run(run_id: str, scenario, files, opts: dict[str, Any]) -> RunRecord:
     return record
 
 
-def _columns(rows: list[dict[str, Any]]) -> dict[str, list]:
-    """List of records -> dict of columns (compact JSON), numbers only."""
-    if not rows:
-        return {}
-    keys = [k for k, v in rows[0].items() if isinstance(v, int | float | bool) or v is None]
-    return {k: [_finite(r.get(k)) for r in rows] for k in keys}
-
-
-def _finite(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _train_and_score(recipe, train, evals, test, loaded, scenario, opts, *, curve: bool) -> dict[str, Any]:
     """Train the recipe to the end; score on the hidden test set; optionally log the live curves."""
     from tuneahead.bench.generation_eval import exact_match_accuracy
@@ -169,12 +153,12 @@ def _train_and_score(recipe, train, evals, test, loaded, scenario, opts, *, curv
         "eval_metric": None,
     }
     if curve:
-        out["train_curve"] = {"step": [r.step for r in result.trace], "loss": [_finite(r.loss) for r in result.trace]}
+        out["train_curve"] = {"step": [r.step for r in result.trace], "loss": [finite_or_none(r.loss) for r in result.trace]}
         points = result.eval_points
         out["eval_curve"] = {
             "step": [p.step for p in points],
-            "loss": [_finite(p.loss) for p in points],
-            "metric": [_finite((p.extra or {}).get("metric")) for p in points],
+            "loss": [finite_or_none(p.loss) for p in points],
+            "metric": [finite_or_none((p.extra or {}).get("metric")) for p in points],
         }
         metrics = [m for m in out["eval_curve"]["metric"] if m is not None]
         out["eval_metric"] = metrics[-1] if metrics else None

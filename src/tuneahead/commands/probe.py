@@ -87,7 +87,11 @@ def register(app: typer.Typer) -> None:
             from tuneahead.recipe.load import load_recipe
 
             loaded = load_recipe(recipe, framework=framework)
-            train, evals = _load_data(loaded, data, eval_data, data_format, skip_invalid)
+            from tuneahead.data.load import load_recipe_data
+
+            train, evals = load_recipe_data(
+                loaded, data, eval_data, data_format=data_format, skip_invalid=skip_invalid
+            )
             result = _run_with_progress(
                 dict(
                     recipe=loaded,
@@ -116,20 +120,6 @@ def register(app: typer.Typer) -> None:
             return EXIT_INTERRUPTED if result.interrupted else ExitCode.OK
 
         guarded(run, as_json=as_json)
-
-
-def _load_data(recipe, data, eval_data, data_format: str, skip_invalid: bool):
-    from tuneahead.data.load import load_examples
-
-    train_paths = [str(p) for p in data] if data else [d.path for d in recipe.datasets]
-    if not train_paths:
-        raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
-    eval_paths = [str(p) for p in eval_data] if eval_data else [d.path for d in recipe.eval_datasets]
-    if data_format == "auto" and not data and recipe.datasets:
-        data_format = recipe.datasets[0].format
-    train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
-    evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
-    return train, evals
 
 
 def _run_with_progress(kwargs: dict, *, quiet: bool):

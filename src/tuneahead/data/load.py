@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from tuneahead.data.example import Example
 from tuneahead.data.formats import detect_format, normalize, resolve_format, undetectable
 from tuneahead.data.readers import SUPPORTED_EXTENSIONS, DataFile, PathLike, discover_files, iter_file_rows
-from tuneahead.errors import DataError, EmptyDatasetError, Location
+from tuneahead.errors import DataError, EmptyDatasetError, InputError, Location
 
 
 @dataclass
@@ -165,3 +165,26 @@ def _describe(paths: PathLike | Sequence[PathLike]) -> str:
         if len(names) == 1
         else f"{len(names)} paths ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
     )
+
+
+def load_recipe_data(
+    recipe,
+    data: Sequence[PathLike] | None = None,
+    eval_data: Sequence[PathLike] | None = None,
+    *,
+    data_format: str = "auto",
+    skip_invalid: bool = False,
+) -> tuple[list[Example], list[Example] | None]:
+    """Training and eval examples for a recipe: the given files, else the recipe's own datasets.
+
+    The recipe's first dataset format applies when the data come from the recipe and no format is given.
+    """
+    train_paths = [str(p) for p in data] if data else [d.path for d in recipe.datasets]
+    if not train_paths:
+        raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
+    eval_paths = [str(p) for p in eval_data] if eval_data else [d.path for d in recipe.eval_datasets]
+    if data_format == "auto" and not data and recipe.datasets:
+        data_format = recipe.datasets[0].format
+    train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
+    evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
+    return train, evals

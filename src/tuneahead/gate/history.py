@@ -11,13 +11,13 @@ features and trace, the target, and the cost estimate of the full run; its final
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuneahead.store.curves import probe_curves
 from tuneahead.store.sqlite import RunRecord, RunStore
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ def record_check(
         recipe=verdict.recipe.model_dump(mode="json"),
         static_features=dict(verdict.described.descriptors),
         dynamic_features=dict(probe.features),
-        curves={
-            "probe_trace": _columns([dataclasses.asdict(r) for r in probe.trace]),
-            "probe_eval": _columns([dataclasses.asdict(p) for p in probe.eval_points]),
-        },
+        curves=probe_curves(probe),
         target=verdict.target.value,
         costs={"flops_full": verdict.cost.full_flops, "flops_probe": verdict.check_flops,
                "seconds_probe": verdict.check_seconds},
@@ -61,7 +58,3 @@ def record_check(
         store.add_run(record)
     return run_id
 
-
-def _columns(rows: list[dict]) -> dict[str, list]:
-    keys = list(rows[0]) if rows else []
-    return {k: [r[k] for r in rows] for k in keys}

@@ -136,7 +136,7 @@ def check(
     `predictor`: a bundle or predictor directory (default: the bundled TuneBench predictor).
     """
     from tuneahead.data.describe import describe
-    from tuneahead.data.load import load_examples
+    from tuneahead.data.load import load_recipe_data
     from tuneahead.models.loading import load_model
     from tuneahead.recipe.load import load_recipe
     from tuneahead.store.export import recipe_columns
@@ -158,11 +158,9 @@ def check(
 
     say("step", "reading the data")
     described = describe(data, eval_data=eval_data, recipe=rec, data_format=data_format, skip_invalid=skip_invalid)
-    train_paths = [str(p) for p in _as_list(data)] or [d.path for d in rec.datasets]
-    eval_paths = [str(p) for p in _as_list(eval_data)] or [d.path for d in rec.eval_datasets]
-    fmt = rec.datasets[0].format if data_format == "auto" and not data and rec.datasets else data_format
-    train, _ = load_examples(train_paths, format=fmt, skip_invalid=skip_invalid)
-    evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
+    train, evals = load_recipe_data(
+        rec, _as_list(data), _as_list(eval_data), data_format=data_format, skip_invalid=skip_invalid
+    )
 
     say("step", f"loading {rec.base_model}")
     loaded = load_model(rec.base_model)

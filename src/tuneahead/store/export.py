@@ -119,13 +119,14 @@ def long_probe_features(record: RunRecord) -> dict[str, float] | None:
     what adaptive probing extends to. Its features use the same names, so one table shape serves both.
     """
     from tuneahead.probe.features import features_from_trace
+    from tuneahead.store.curves import from_columns
     from tuneahead.probe.trace import EvalPoint, StepRecord
 
     trace_cols, eval_cols = record.curves.get("probe_trace"), record.curves.get("probe_eval")
     if not trace_cols or not trace_cols.get("step"):
         return None
-    trace = [StepRecord(**_nan_row(row)) for row in _rows(trace_cols)]
-    evals = [EvalPoint(**_nan_row(row)) for row in _rows(eval_cols or {})]
+    trace = [StepRecord(**row) for row in from_columns(trace_cols)]
+    evals = [EvalPoint(**row) for row in from_columns(eval_cols or {})]
     return features_from_trace(trace, evals)
 
 
@@ -139,16 +140,6 @@ def long_probe_frame(store: RunStore, *, campaign: str | None = None) -> pd.Data
         if feats is not None:
             rows.append({"run_id": r.run_id, "long_probe_steps": len(r.curves["probe_trace"]["step"]), **feats})
     return pd.DataFrame(rows)
-
-
-def _rows(columns: dict[str, list]) -> list[dict[str, Any]]:
-    keys = list(columns)
-    return [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
-
-
-def _nan_row(row: dict[str, Any]) -> dict[str, Any]:
-    # Stored curves write NaN as null; the trace types want floats.
-    return {k: (math.nan if v is None else v) for k, v in row.items()}
 
 
 def export_parquet(store: RunStore, out: str | Path, *, campaign: str | None = None) -> tuple[Path, Path]:
