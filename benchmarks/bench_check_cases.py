@@ -1,8 +1,9 @@
 """Benchmark: `tuneahead check` on three prepared cases on the tiny model, with the bundled predictor.
 
-1. sound      — a TuneBench-style sentiment task (TuneBench generator, easy setting) and a sensible
-                full fine-tune of tiny-1m (lr 1e-3, 3 epochs);
-2. truncated  — the same data with max_seq_length 32: 88 % of answers are cut, 54 % lost entirely;
+1. sound      — a TuneBench date-rewriting task ("Convert 2006-01-10 to DD/MM/YYYY." -> "10/01/2006",
+                1,200 rows) and a sensible full fine-tune of tiny-1m (lr 1e-3, 3 epochs, max_seq_length 64);
+2. truncated  — the same data with max_seq_length 40: every row is 45 tokens, so every answer loses its
+                last 5 tokens (the year's tail and the end-of-turn token);
 3. diverging  — the same data and recipe with the learning rate at 3.0 and no clipping.
 
 Prints each verdict, P(success), the forecast, the top reasons and the findings, and the check's time.
@@ -22,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+FAMILY = "date_format"
 RECIPE = """base_model: tiny-1m
 adapter: {{type: full}}
 learning_rate: {lr}
@@ -41,8 +43,8 @@ eval_datasets: [{{path: eval.jsonl}}]
 def write_task(folder: Path, n_train: int = 1200, n_eval: int = 200, n_test: int = 300) -> None:
     from tuneahead.bench.tasks import chat_row, difficulty_at, get_family, sample_unique
 
-    family = get_family("sentiment")
-    pairs = sample_unique(family, difficulty_at(family, 0.2), n_train + n_eval + n_test, random.Random(11))
+    family = get_family(FAMILY)
+    pairs = sample_unique(family, difficulty_at(family, 0.0), n_train + n_eval + n_test, random.Random(11))
     rows = [chat_row(p, a) for p, a in pairs]
     parts = {"train.jsonl": rows[:n_train], "eval.jsonl": rows[n_train : n_train + n_eval],
              "test.jsonl": rows[n_train + n_eval :]}
@@ -67,13 +69,13 @@ def real_outcome(recipe_path: Path, threads: int) -> float:
     loaded = load_model(recipe.base_model)
     result = run_probe(recipe, train, evals, model=loaded, threads=threads, steps=recipe.total_steps(len(train)),
                        return_model=True, eval_points=2)
-    return exact_match_accuracy(result.model, loaded.bundle, resolve_template(loaded.bundle, None), test, "sentiment")
+    return exact_match_accuracy(result.model, loaded.bundle, resolve_template(loaded.bundle, None), test, FAMILY)
 
 
 CASES = {
-    "sound": {"lr": "1.0e-3", "clip": "1.0", "max_len": 128},
-    "truncated": {"lr": "1.0e-3", "clip": "1.0", "max_len": 32},  # 88 % of answers cut, 54 % lost
-    "diverging": {"lr": "3.0", "clip": "null", "max_len": 128},
+    "sound": {"lr": "1.0e-3", "clip": "1.0", "max_len": 64},
+    "truncated": {"lr": "1.0e-3", "clip": "1.0", "max_len": 40},  # rows are 45 tokens: every answer cut
+    "diverging": {"lr": "3.0", "clip": "null", "max_len": 64},
 }
 
 

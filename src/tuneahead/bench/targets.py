@@ -28,34 +28,62 @@ from dataclasses import dataclass
 from tuneahead.bench.tasks import Difficulty, TaskFamily, difficulty_score, is_labelled
 
 FRACTIONS: tuple[float, ...] = (0.5, 0.7, 0.9)
-FRACTION_WEIGHTS: tuple[float, ...] = (0.25, 0.35, 0.40)
+FRACTION_WEIGHTS: tuple[float, ...] = (0.35, 0.35, 0.30)  # v2: 0.25, 0.35, 0.40
 STEP = 0.05  # users state round bars
 
-# Prior ceiling: exact match of a sensible tiny-1m run at the easiest and the hardest knob setting,
-# measured before the corpus by `scripts/task_learnability.py --levels 0,1 --steps 350 --n-train 600`
-# (full fine-tune, lr 1e-3, 100 clean test rows; bench/learnability.json). One run per cell, so a
-# ceiling is good to about +-0.05; `recalibrate_targets` can replace it with corpus measurements.
-PRIOR_CEILING: dict[str, tuple[float, float]] = {
-    "arithmetic": (0.04, 0.00),
-    "caesar": (0.51, 0.08),
-    "case_convert": (0.53, 0.74),  # upper case is the hard style for this tokenizer, not the easy one
-    "compare": (0.94, 0.92),
-    "compose": (0.44, 0.00),
-    "counting": (0.95, 0.11),
-    "date_format": (1.00, 0.12),
-    "kth_word": (0.94, 0.04),
-    "kv_lookup": (0.44, 0.05),
-    "next_in_sequence": (0.19, 0.10),
-    "parity": (1.00, 0.55),
-    "reverse": (0.63, 0.00),
-    "sentiment": (0.99, 0.78),
-    "sort_words": (0.68, 0.09),
-    "topic": (1.00, 0.63),
-    "unit_convert": (1.00, 0.34),
+# Prior ceiling: exact match of a plain sensible run (full fine-tune, lr 1e-3, cosine, 16 x 1, 350 steps,
+# 600 clean rows) at difficulty levels 0, 0.5 and 1, scored on 100 clean test rows, measured per zoo model
+# before the corpus by `scripts/task_learnability.py --model M --levels 0,0.5,1 --steps 350 --n-train 600`
+# (bench/learnability*.json). One run per cell, so a ceiling is good to about +-0.05;
+# `recalibrate_targets` can replace it with corpus measurements.
+SCANNED_CEILING: dict[str, dict[str, tuple[float, float, float]]] = {
+    "tiny-0.2m": {
+        "arithmetic": (0.04, 0.00, 0.00),
+        "caesar": (0.24, 0.00, 0.00),
+        "case_convert": (0.12, 0.11, 0.51),
+        "compare": (0.98, 0.94, 0.61),
+        "compose": (0.06, 0.00, 0.00),
+        "counting": (0.86, 0.33, 0.18),
+        "date_format": (1.00, 0.62, 0.10),
+        "kth_word": (0.81, 0.06, 0.01),
+        "kv_lookup": (0.31, 0.09, 0.02),
+        "next_in_sequence": (0.03, 0.00, 0.05),
+        "parity": (1.00, 1.00, 0.52),
+        "reverse": (0.24, 0.00, 0.00),
+        "sentiment": (0.99, 0.90, 0.77),
+        "sort_words": (0.49, 0.02, 0.00),
+        "topic": (1.00, 0.92, 0.56),
+        "unit_convert": (0.01, 0.00, 0.00),
+    },
+    "tiny-1m": {
+        "arithmetic": (0.04, 0.00, 0.00),
+        "caesar": (0.51, 0.23, 0.08),
+        "case_convert": (0.53, 0.77, 0.74),  # upper case is the hard style for this tokenizer
+        "compare": (0.94, 0.97, 0.92),
+        "compose": (0.44, 0.12, 0.00),
+        "counting": (0.95, 0.25, 0.11),
+        "date_format": (1.00, 0.90, 0.12),
+        "kth_word": (0.94, 0.12, 0.04),
+        "kv_lookup": (0.44, 0.15, 0.05),
+        "next_in_sequence": (0.19, 0.00, 0.10),
+        "parity": (1.00, 1.00, 0.55),
+        "reverse": (0.63, 0.26, 0.00),
+        "sentiment": (0.99, 0.92, 0.78),
+        "sort_words": (0.68, 0.29, 0.09),
+        "topic": (1.00, 0.90, 0.63),
+        "unit_convert": (1.00, 0.00, 0.34),  # the middle setting is time units, harder than mixed
+    },
 }
-_DEFAULT_PRIOR = (0.85, 0.10)
-# Share of the headroom above chance a model keeps relative to tiny-1m.
-MODEL_FACTOR: dict[str, float] = {"tiny-0.2m": 0.8, "tiny-1m": 1.0, "tiny-4m": 1.1}
+# A zoo model without a scan borrows the nearest scanned one's ceilings, times a factor.
+UNSCANNED_MODEL: dict[str, tuple[str, float]] = {"tiny-4m": ("tiny-1m", 1.1)}
+_DEFAULT_PRIOR = (0.85, 0.5, 0.10)
+SCAN_LEVELS: tuple[float, float, float] = (0.0, 0.5, 1.0)
+# Difficulty a run is drawn at: up to where a sensible run of that model still reaches LEARNABLE_CEILING,
+# and a little beyond (LEARNABLE_OVERSHOOT), so that "too hard for this model" stays one failure among many
+# rather than most of the corpus.
+LEARNABLE_CEILING = 0.3
+LEARNABLE_OVERSHOOT = 0.1
+MIN_LEVEL_SPAN = 0.2
 
 
 @dataclass(frozen=True)
@@ -74,12 +102,30 @@ def chance_accuracy(family: TaskFamily, difficulty: Difficulty) -> float:
     return 0.0
 
 
+def scanned_ceiling(family_name: str, model: str, level: float) -> float:
+    """Piecewise-linear ceiling between the scanned levels 0, 0.5 and 1 (before chance is applied)."""
+    base_model, factor = UNSCANNED_MODEL.get(model, (model, 1.0))
+    points = SCANNED_CEILING.get(base_model, SCANNED_CEILING["tiny-1m"]).get(family_name, _DEFAULT_PRIOR)
+    level = min(1.0, max(0.0, level))
+    for (x0, y0), (x1, y1) in zip(zip(SCAN_LEVELS, points), zip(SCAN_LEVELS[1:], points[1:])):
+        if level <= x1:
+            value = y0 + (y1 - y0) * (level - x0) / (x1 - x0)
+            break
+    return min(0.99, value * factor)
+
+
 def prior_ceiling(family: TaskFamily, difficulty: Difficulty, model: str) -> float:
-    easy, hard = PRIOR_CEILING.get(family.name, _DEFAULT_PRIOR)
     chance = chance_accuracy(family, difficulty)
-    base = easy + (hard - easy) * difficulty_score(family, difficulty)
-    factor = MODEL_FACTOR.get(model, 1.0)
-    return min(0.99, max(chance, chance + factor * (base - chance)))
+    base = scanned_ceiling(family.name, model, difficulty_score(family, difficulty))
+    return min(0.99, max(chance, base))
+
+
+def learnable_level(family_name: str, model: str) -> float:
+    """Highest difficulty level a run of `model` on `family_name` is drawn at (see LEARNABLE_CEILING)."""
+    grid = [i / 20 for i in range(21)]
+    reachable = [lv for lv in grid if scanned_ceiling(family_name, model, lv) >= LEARNABLE_CEILING]
+    top = max(reachable, default=0.0) + LEARNABLE_OVERSHOOT
+    return round(min(1.0, max(MIN_LEVEL_SPAN, top)), 4)
 
 
 def target_from(fraction: float, ceiling: float, chance: float) -> float:
@@ -95,9 +141,9 @@ def target_from(fraction: float, ceiling: float, chance: float) -> float:
 
 def draw_target(rng: random.Random, family: TaskFamily, difficulty: Difficulty, model: str) -> TargetDraw:
     fraction = rng.choices(FRACTIONS, FRACTION_WEIGHTS)[0]
-    ceiling = prior_ceiling(family, difficulty, model)
+    ceiling = round(prior_ceiling(family, difficulty, model), 4)  # stored as drawn: the bar follows from it
     chance = chance_accuracy(family, difficulty)
-    return TargetDraw(target_from(fraction, ceiling, chance), fraction, round(ceiling, 4), chance, "prior")
+    return TargetDraw(target_from(fraction, ceiling, chance), fraction, ceiling, chance, "prior")
 
 
 # ---------------------------------------------------------------- after the runs
