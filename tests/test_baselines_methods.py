@@ -140,3 +140,23 @@ def test_majority(split: tuple[pd.DataFrame, pd.DataFrame, Task]) -> None:
     rate = float(np.mean(task.success(train)))
     assert np.all(out.p_success == rate) and np.all(out.decide_cost == 0)
     assert m.unavailable(train, Task(threshold=None)) is not None
+
+
+def test_residual_head_reads_squeezed_forecasts_against_the_bar() -> None:
+    """Forecasts pulled to the middle, bars high where runs learn and low where they do not: one residual
+    spread for all runs then ranks hopeless runs first; the bar classifier must take over and rank right."""
+    from tuneahead.baselines.base import ResidualHead
+
+    rng = np.random.default_rng(5)
+    n = 240
+    easy = rng.random(n) < 0.5
+    y = np.where(easy, rng.normal(0.9, 0.06, n), rng.normal(0.03, 0.02, n)).clip(0, 1)
+    bars = np.where(easy, 0.85, 0.10)
+    forecasts = 0.3 + 0.25 * (y - 0.3) + rng.normal(0, 0.02, n)
+    head = ResidualHead(y - forecasts, forecasts=forecasts, thresholds=bars, seed=0)
+    assert head.p_source == "bar"
+    p = head.output(forecasts, bars, np.zeros(n), prefix=False).p_success
+    success = y >= bars
+    assert p[success].mean() > p[~success].mean() + 0.3
+    residual_only = ResidualHead(y - forecasts).output(forecasts, bars, np.zeros(n), prefix=False).p_success
+    assert residual_only[success].mean() < residual_only[~success].mean()  # the failure the bar head fixes

@@ -45,12 +45,37 @@ def prefix_cost(table: pd.DataFrame, fraction: float) -> np.ndarray:
 
 
 class ResidualHead:
-    """Intervals and P(success) for a plain regressor, from residuals it did not train on."""
+    """Intervals and P(success) for a plain regressor, from runs it did not train on.
 
-    def __init__(self, residuals: np.ndarray, coverage: float = 0.9) -> None:
+    P(success) comes from whichever of two readings of the regressor's held-out forecasts has the lower
+    cross-validated Brier score on the training runs:
+
+    - "residual": P(y >= bar) from the spread of held-out residuals around the forecast (one spread
+      for every run, so a forecast squeezed towards the middle turns low bars into high P);
+    - "bar": a logistic regression of success on the forecast and the bar, which learns how far a
+      forecast must clear a bar before the run really does.
+
+    Giving a baseline the better of the two keeps the comparison about its forecast, not its head.
+    """
+
+    def __init__(
+        self,
+        residuals: np.ndarray,
+        coverage: float = 0.9,
+        *,
+        forecasts: np.ndarray | None = None,
+        thresholds: np.ndarray | None = None,
+        seed: int = 0,
+    ) -> None:
         finite = residuals[np.isfinite(residuals)]
         self.model = ResidualModel.from_residuals(finite) if len(finite) else None
         self.coverage = coverage
+        self.bar_model = None
+        self.p_source = "residual"
+        if self.model is not None and forecasts is not None and thresholds is not None:
+            self.bar_model = _bar_classifier_if_better(forecasts, forecasts + residuals, thresholds, seed)
+            if self.bar_model is not None:
+                self.p_source = "bar"
 
     def output(self, pred: np.ndarray, thresholds: np.ndarray, decide_cost: np.ndarray, *, prefix: bool) -> MethodOutput:
         if self.model is None:
@@ -59,8 +84,37 @@ class ResidualHead:
         lo, hi = self.model.interval(pred, self.coverage)
         ok = np.isfinite(pred) & np.isfinite(thresholds)
         p = np.full(len(pred), np.nan)
-        p[ok] = self.model.p_at_least(pred[ok], thresholds[ok])
+        if ok.any():
+            if self.bar_model is not None:
+                p[ok] = self.bar_model.predict_proba(np.column_stack([pred[ok], thresholds[ok]]))[:, 1]
+            else:
+                p[ok] = self.model.p_at_least(pred[ok], thresholds[ok])
         return MethodOutput(pred, lo, hi, p, decide_cost, prefix)
+
+
+MIN_PER_CLASS = 5  # successes and failures each, before a bar classifier is worth fitting
+
+
+def _bar_classifier_if_better(forecasts: np.ndarray, y: np.ndarray, bars: np.ndarray, seed: int):
+    """A logistic regression of (y >= bar) on (forecast, bar), if it beats the residual reading."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    ok = np.isfinite(forecasts) & np.isfinite(y) & np.isfinite(bars)
+    X, bar, success = np.column_stack([forecasts[ok], bars[ok]]), bars[ok], y[ok] >= bars[ok]
+    n_pos = int(success.sum())
+    if min(n_pos, len(success) - n_pos) < MIN_PER_CLASS:
+        return None
+    p_bar, p_resid = np.empty(len(success)), np.empty(len(success))
+    folds = StratifiedKFold(n_splits=min(5, n_pos, len(success) - n_pos), shuffle=True, random_state=seed)
+    for train, test in folds.split(X, success):
+        clf = LogisticRegression(C=1.0).fit(X[train], success[train])
+        p_bar[test] = clf.predict_proba(X[test])[:, 1]
+        resid = ResidualModel.from_residuals(y[ok][train] - forecasts[ok][train])
+        p_resid[test] = resid.p_at_least(forecasts[ok][test], bar[test])
+    if np.mean((p_bar - success) ** 2) >= np.mean((p_resid - success) ** 2):
+        return None
+    return LogisticRegression(C=1.0).fit(X, success)
 
 
 def cross_fitted_residuals(

@@ -90,7 +90,7 @@ class _IsotonicMap:
         iso = IsotonicRegression(increasing=self.increasing, out_of_bounds="clip").fit(x_train[:, 0], y_train)
         return iso.predict(x_test[:, 0])
 
-    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> None:
+    def fit(self, x: np.ndarray, y: np.ndarray, thresholds: np.ndarray, seed: int) -> None:
         from sklearn.isotonic import IsotonicRegression
 
         ok = np.isfinite(x) & np.isfinite(y)
@@ -99,7 +99,7 @@ class _IsotonicMap:
             return
         self.iso = IsotonicRegression(increasing=self.increasing, out_of_bounds="clip").fit(x[ok], y[ok])
         resid = cross_fitted_residuals(self._fit_predict, x[ok].reshape(-1, 1), y[ok], seed)
-        self.head = ResidualHead(resid)
+        self.head = ResidualHead(resid, forecasts=y[ok] - resid, thresholds=thresholds[ok], seed=seed)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         out = np.full(len(x), np.nan)
@@ -150,7 +150,8 @@ class EarlyStopExtrapolation:
     def fit(self, train: pd.DataFrame, task: Task, seed: int) -> None:
         self.curve = _curve_column(train, self.fraction)
         self._map = _IsotonicMap(increasing=self.curve == CURVE_EVAL_METRIC)
-        self._map.fit(self.projections(train), train[task.target].to_numpy(dtype=float), seed)
+        y = train[task.target].to_numpy(dtype=float)
+        self._map.fit(self.projections(train), y, task.thresholds(train), seed)
 
     def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput:
         assert self._map is not None
@@ -205,7 +206,8 @@ class LinearEarlyStop:
             return
         A = np.column_stack([np.ones(ok.sum()), X[ok]])
         self.coef, *_ = np.linalg.lstsq(A, y[ok], rcond=None)
-        self.head = ResidualHead(cross_fitted_residuals(self._lstsq, X[ok], y[ok], seed))
+        resid = cross_fitted_residuals(self._lstsq, X[ok], y[ok], seed)
+        self.head = ResidualHead(resid, forecasts=y[ok] - resid, thresholds=task.thresholds(train)[ok], seed=seed)
 
     def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput:
         X = self._features(test)

@@ -11,8 +11,10 @@ They differ only in which columns they may read and what reading them costs:
 | proxylm       | proxy fine-tuned (+ zero-shot) score + data descriptors | the proxy run |
 
 ProxyLM (Anugraha et al., 2024) regresses the target model's score on the proxy model's scores and
-dataset features with a gradient-boosted regressor; here it is the same LightGBM regressor with
-conformal P(success), so the comparison isolates what the features are worth.
+dataset features with a gradient-boosted regressor; here it is the same LightGBM predictor as
+TuneAhead's, with the same choice of P(success) head (conformal from the regressor, or a calibrated
+classifier, whichever scores the lower held-out Brier), so the comparison isolates what the features
+are worth.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ class ProxyLM(PredictorMethod):
             ("static",),
             extra_cols=(PROXY_METRIC,),
             description="proxy model's fine-tuned and zero-shot scores + data descriptors → LightGBM regressor",
-            predictor_kwargs={"p_method": "conformal", **(predictor_kwargs or {})},
+            predictor_kwargs=dict(predictor_kwargs or {}),
             cost_col=COST_PROXY,
         )
 
