@@ -176,20 +176,34 @@ def conflicting_labels(stats: DatasetStats, d: Mapping[str, float]) -> Finding |
 # ---------------------------------------------------------------- answer skew
 
 SKEW_CATEGORICAL = 0.2  # fewer distinct answers than 20 % of examples: a classification-like task
-SKEW_WARN = 0.5
-SKEW_ERROR = 0.8
+# How far the majority answer sits from a uniform label mix, as a share of the way to "every example":
+# with k answers, uniform is 1/k; a balanced binary set (50-55 %) is not skewed, 70 % is, 85 % badly.
+SKEW_WARN = 0.4
+SKEW_ERROR = 0.7
+SKEW_WARN_FLOOR = 0.5  # never warn below a 50 % majority, however many answers there are
+
+
+def skew_bounds(distinct_answers: float) -> tuple[float, float]:
+    """(warning, error) majority shares for a label set of `distinct_answers` answers."""
+    uniform = 1.0 / max(distinct_answers, 1.0)
+    warn = max(SKEW_WARN_FLOOR, uniform + SKEW_WARN * (1.0 - uniform))
+    error = max(warn, uniform + SKEW_ERROR * (1.0 - uniform))
+    return warn, error
 
 
 @rule
 def answer_skew(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
     major, distinct = d["majority_answer_share"], d["distinct_answer_share"]
-    if not _ok(major) or stats.train.n < 20 or distinct > SKEW_CATEGORICAL or major <= SKEW_WARN:
+    if not _ok(major) or stats.train.n < 20 or distinct > SKEW_CATEGORICAL:
+        return None
+    warn, error = skew_bounds(d["distinct_answers"])
+    if major <= warn:
         return None
     top_hash, top_count = stats.answer_counts.most_common(1)[0]
     answer = stats.answer_texts.get(top_hash, "")
     return Finding(
         code="answer_skew",
-        severity="error" if major > SKEW_ERROR else "warning",
+        severity="error" if major > error else "warning",
         title="One answer dominates the labels",
         evidence=(
             f"{_pct(major)} of examples answer {answer!r} ({top_count} of {stats.train.n}; "
