@@ -69,6 +69,14 @@ def test_nothing_to_learn_is_no_go() -> None:
     assert j.decision is Decision.NO_GO and "token to learn" in j.why
 
 
+def test_error_findings_rule_out_go_but_not_no_go() -> None:
+    j = judge(0.9, ood=False, diverged=False, error_findings=["truncation", "truncation", "learning_rate"])
+    assert j.decision is Decision.UNCERTAIN and j.blocked_by == ("truncation", "learning_rate")
+    assert "fix first: truncation, learning_rate" in j.why
+    assert judge(0.1, ood=False, diverged=False, error_findings=["truncation"]).decision is Decision.NO_GO
+    assert judge(0.5, ood=False, diverged=False, error_findings=["truncation"]).blocked_by == ()
+
+
 def test_exit_codes() -> None:
     assert Decision.GO.exit_code == ExitCode.OK == 0
     assert Decision.NO_GO.exit_code == 1

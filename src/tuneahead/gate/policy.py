@@ -5,12 +5,15 @@ lies outside the predictor's training data, the forecast is extrapolated, so con
 (P is pulled half-way towards 0.5) and the verdict is never a bare GO. Two probe outcomes are a NO-GO
 whatever the predictor says: a probe that diverged (NaN or inf loss; the full run uses the same
 learning rate), and one in which no step had a token to learn from (every answer masked or cut off:
-the full run would train on nothing).
+the full run would train on nothing). A finding of severity "error" (answers cut off by max_length,
+a learning rate far out of range, ...) also rules out a GO: the verdict stays UNCERTAIN until it is
+fixed, whatever P(success) says, since a gate should not wave through a run with a known defect.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -45,6 +48,7 @@ class Judgement:
     p_success: float  # after the out-of-distribution adjustment
     p_model: float  # what the predictor said
     why: str
+    blocked_by: tuple[str, ...] = ()  # error findings that turned a GO into UNCERTAIN
 
 
 def judge(
@@ -53,8 +57,10 @@ def judge(
     ood: bool,
     diverged: bool,
     nothing_to_learn: bool = False,
+    error_findings: Sequence[str] = (),
     policy: Policy = Policy(),
 ) -> Judgement:
+    """`error_findings`: codes of the check's findings of severity "error"; any of them rules out a GO."""
     blocker = (
         "the probe diverged (non-finite loss or gradients)" if diverged
         else "no probe step had a token to learn from (answers masked out or cut off)" if nothing_to_learn
@@ -66,6 +72,10 @@ def judge(
     if p_success is None or not math.isfinite(p_success):
         return Judgement(Decision.UNCERTAIN, math.nan, math.nan, "the predictor gave no probability of success")
     p = 0.5 + (p_success - 0.5) * OOD_SHRINK if ood else p_success
+    if p >= policy.go_at and not ood and error_findings:
+        codes = tuple(dict.fromkeys(error_findings))
+        return Judgement(Decision.UNCERTAIN, p, p_success,
+                         f"P(success) {p:.0%} >= {policy.go_at:.0%}, but fix first: {', '.join(codes)}", codes)
     if p >= policy.go_at and not ood:
         return Judgement(Decision.GO, p, p_success, f"P(success) {p:.0%} >= {policy.go_at:.0%}")
     if p <= policy.no_go_at:

@@ -196,14 +196,15 @@ def check(
         if recipe_reasons:
             forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))
         empty = result.features.get("probe_empty_step_share", 0.0)
+        errors = [f.code for f in (*described.findings, *result.findings) if f.severity == "error"]
         judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
-                          nothing_to_learn=empty >= NOTHING_TO_LEARN, policy=policy)
+                          nothing_to_learn=empty >= NOTHING_TO_LEARN, error_findings=errors, policy=policy)
         stages.append(StageResult(
             stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
             forecast.metric, forecast.interval, forecast.p_success, judgement.decision.value,
         ))
-        if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood:
-            break
+        if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood or judgement.blocked_by:
+            break  # a longer probe cannot clear a finding or the predictor's unfamiliarity
     assert result is not None and forecast is not None and judgement is not None
     verdict = _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
                        {**static, **result.features}, time.perf_counter() - started)
