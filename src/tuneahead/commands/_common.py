@@ -19,6 +19,23 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def live_progress(*columns: Any, quiet: bool):
+    """A transient progress display on stderr (stdout stays clean for --json): spinner, description,
+    bar, the caller's `columns`, elapsed time. Off when `quiet` or when stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(bar_width=None),
+        *columns,
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    )
+
+
 def _json_default(obj: Any) -> Any:
     if hasattr(obj, "model_dump"):
         return obj.model_dump(mode="json")

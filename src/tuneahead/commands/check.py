@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from tuneahead.commands._common import console, emit_json, err_console, guarded
+from tuneahead.commands._common import console, emit_json, guarded, live_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -131,19 +131,10 @@ def report_verdict(verdict: Any, *, html: Path | None, as_json: bool,
 
 def run_with_progress(kwargs: dict, check_fn, *, quiet: bool):
     """Run the check with a live bar per probe stage on stderr (stdout stays clean for --json)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet or not err_console.is_terminal,
-    ) as progress:
+    columns = (TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[status]}"))
+    with live_progress(*columns, quiet=quiet) as progress:
         task = progress.add_task("starting", total=None, status="")
 
         def on_progress(kind: str, payload: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tuneahead.commands._common import console, emit_json, err_console, guarded
+from tuneahead.commands._common import console, emit_json, guarded, live_progress
 from tuneahead.errors import ExitCode
 
 # Exit code when findings of severity "error" are present and --fail-on-error is set.
@@ -69,17 +69,8 @@ def register(app: typer.Typer) -> None:
 
 def _run_with_progress(fn, kwargs: dict, *, quiet: bool):
     """Run `describe` with a live examples counter (on stderr, so --json output stays clean)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("{task.completed:,} examples"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet or not err_console.is_terminal,
-    ) as progress:
+    with live_progress(TextColumn("{task.completed:,} examples"), quiet=quiet) as progress:
         task = progress.add_task("describing", total=None)
         return fn(**kwargs, progress=lambda n: progress.update(task, completed=n))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tuneahead.commands._common import console, emit_json, err_console, guarded
+from tuneahead.commands._common import console, emit_json, guarded, live_progress
 from tuneahead.errors import ExitCode, InputError
 
 EXIT_INTERRUPTED = 130
@@ -124,21 +124,12 @@ def register(app: typer.Typer) -> None:
 
 def _run_with_progress(kwargs: dict, *, quiet: bool):
     """Run the probe with a live bar (step, loss, grad-norm) on stderr, so --json output stays clean."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
     from tuneahead.probe.engine import run_probe
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(bar_width=None),
-        TextColumn("step {task.completed}/{task.total}"),
-        TextColumn("loss {task.fields[loss]}  grad-norm {task.fields[grad]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet or not err_console.is_terminal,
-    ) as progress:
+    with live_progress(TextColumn("step {task.completed}/{task.total}"),
+                       TextColumn("loss {task.fields[loss]}  grad-norm {task.fields[grad]}"), quiet=quiet) as progress:
         task = progress.add_task("loading model", total=None, loss="—", grad="—")
 
         def on_event(event) -> None:
