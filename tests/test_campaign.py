@@ -105,6 +105,8 @@ def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
     sheet = build_datasheet(pd.DataFrame(rows), truth)
     assert sheet["success_share"] == 0.5
     assert sheet["failures_by_planted_problem"]["label_noise"] == {"failed": 30, "runs": 30, "failure_share": 1.0}
+    assert sheet["success_share_problem_planted"] == 0.0 and sheet["success_share_no_problem_planted"] == 1.0
+    assert sheet["success_share_by_model"] == {"tiny-1m": 0.5}
     assert sheet["costs"]["probe_share_of_full_median"] == 0.02
     assert 0 <= sheet["recipe_hyperparameters_only"]["balanced_accuracy"] <= 1
     assert "Failures by planted problem" in to_markdown(sheet)

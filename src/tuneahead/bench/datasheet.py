@@ -53,6 +53,9 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
             {"from": float(edges[i]), "to": float(edges[i + 1]), "runs": int(hist_counts[i])} for i in range(10)
         ],
         "success_share_by_family": {f: float(s.mean()) for f, s in success.groupby(runs["family"])},
+        "success_share_by_model": (
+            {m: float(s.mean()) for m, s in success.groupby(runs["model"])} if "model" in runs else {}
+        ),
         "costs": {
             "flops_full_total": float(runs["cost_full"].sum()),
             "flops_probe_total": float(runs["cost_probe"].sum()),
@@ -78,6 +81,9 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
                 planted[p] += 1
                 if not row["success"]:
                     causes[p] += 1
+        clean = merged["truth_problems"].map(_problems).map(len) == 0
+        sheet["success_share_no_problem_planted"] = float(merged.loc[clean, "success"].mean()) if clean.any() else math.nan
+        sheet["success_share_problem_planted"] = float(merged.loc[~clean, "success"].mean()) if (~clean).any() else math.nan
         sheet["failures_by_planted_problem"] = {
             p: {"failed": causes[p], "runs": planted[p], "failure_share": causes[p] / planted[p]}
             for p in sorted(planted, key=lambda k: -planted[k])
@@ -94,6 +100,12 @@ def to_markdown(sheet: dict) -> str:
         how = ("targets re-drawn from ceilings measured on the corpus's clean runs (leave-one-out)"
                if sheet["targets_recalibrated"] else "targets as drawn by the generator")
         lines.append(f"  ({how}; with the generator's prior targets: {sheet['success_share_prior_targets']:.1%})")
+    if "success_share_no_problem_planted" in sheet:
+        lines.append(f"  (runs with no planted problem: {sheet['success_share_no_problem_planted']:.1%}; "
+                     f"with one or two: {sheet['success_share_problem_planted']:.1%})")
+    if sheet.get("success_share_by_model"):
+        lines.append("- success share by model: " + ", ".join(
+            f"{m} {s:.1%}" for m, s in sorted(sheet["success_share_by_model"].items())))
     lines.append(f"- families: {len(sheet['families'])} ({', '.join(f'{k} {v}' for k, v in sorted(sheet['families'].items()))})")
     lines.append(f"- models: {', '.join(f'{k} {v}' for k, v in sorted(sheet['models'].items()))}")
     c = sheet["costs"]
@@ -105,8 +117,8 @@ def to_markdown(sheet: dict) -> str:
     lines += ["", "## Final hidden-test metric", "", "| range | runs |", "| --- | --- |"]
     for b in sheet["final_metric_histogram"]:
         lines.append(f"| {b['from']:.1f}–{b['to']:.1f} | {'#' * b['runs']} {b['runs']} |")
-    lines += ["", "## Success share by family", "", "| family | success |", "| --- | --- |"]
-    lines += [f"| {f} | {s:.0%} |" for f, s in sorted(sheet["success_share_by_family"].items())]
+    lines += ["", "## Success share by family", "", "| family | runs | success |", "| --- | --- | --- |"]
+    lines += [f"| {f} | {sheet['families'][f]} | {s:.0%} |" for f, s in sorted(sheet["success_share_by_family"].items())]
     if "failures_by_planted_problem" in sheet:
         lines += ["", "## Failures by planted problem", "", "| problem | runs | failed | failure share |",
                   "| --- | --- | --- | --- |"]
