@@ -74,6 +74,10 @@ def test_predictor_recovers_signal_and_beats_the_trivial_baselines(runs: pd.Data
     )
     lo, hi = ours.ci["auroc"]
     assert lo <= ours.metrics["auroc"] <= hi
+    # Paired comparison: every ranking method is scored on the same runs; the constant guess is not.
+    assert {m.name for m in res.methods if "auroc_common" in m.metrics} == {"tuneahead", "proxylm", "early-stop-30%"}
+    assert ours.metrics["auroc_common"] > 0.9
+    assert any("common runs" in n for n in res.notes)
 
 
 def test_missing_columns_skip_baselines_with_a_note(runs: pd.DataFrame) -> None:

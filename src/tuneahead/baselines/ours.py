@@ -145,6 +145,7 @@ class Majority:
 
     name = "majority"
     description = "the training runs' majority outcome for every run"
+    ranks_runs = False  # one P for every run of a fold: nothing to compare in a paired AUROC
 
     def __init__(self) -> None:
         self.p = float("nan")

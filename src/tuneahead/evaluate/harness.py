@@ -154,6 +154,7 @@ def evaluate(
 
     methods = list(methods) if methods is not None else default_methods()
     results: list[MethodResult] = []
+    outputs_by_method: dict[str, list[MethodOutput]] = {}
     oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(n))
 
     for m in methods:
@@ -170,6 +171,8 @@ def evaluate(
             results.append(MethodResult(m.name, m.description, "failed", exc.message))
             say(f"{m.name}: failed ({exc.message})")
             continue
+        if getattr(m, "ranks_runs", True):
+            outputs_by_method[m.name] = outputs
         res = _score(m.name, m.description, y, success, cost_full, outputs, tol, config)
         res.seconds = time.perf_counter() - start
         if np.isnan(res.metrics.get("savings", np.nan)) and np.isfinite(cost_full).all():
@@ -179,6 +182,10 @@ def evaluate(
             res.note = (res.note + "; " if res.note else "") + f"{share:.0%} of runs undecidable (let through)"
         results.append(res)
         say(f"{m.name}: done in {res.seconds:.1f}s")
+    common = _paired_auroc(outputs_by_method, results, success)
+    if common:
+        notes.append(f"AUROC on common runs: on the {common} runs that every method with a P(success) decided "
+                     "(ProxyLM cannot judge runs on the smallest model), so methods compare on the same runs")
     oracle_res = _score("oracle", "perfect foresight at no cost (reference)", y, success, cost_full, [oracle], tol, config)
     results.append(oracle_res)
     return EvaluationResult(
@@ -192,6 +199,31 @@ def evaluate(
         methods=results,
         notes=notes,
     )
+
+
+def _paired_auroc(outputs: dict[str, list[MethodOutput]], results: list[MethodResult], success: np.ndarray) -> int:
+    """Adds `auroc_common` to each method: AUROC over the runs every ranking method decided (all seeds).
+
+    Methods differ in which runs they can judge; AUROC on each one's own subset is not a fair
+    comparison. `outputs` holds the methods that rank runs (not the majority guess).
+    Returns the number of common runs (0 when there is nothing to pair).
+    """
+    from tuneahead.evaluate.metrics import auroc
+
+    ranking = {name: outs for name, outs in outputs.items() if any(np.isfinite(o.p_success).any() for o in outs)}
+    if len(ranking) < 2:
+        return 0
+    common = np.ones(len(success), dtype=bool)
+    for outs in ranking.values():
+        for o in outs:
+            common &= np.isfinite(o.p_success)
+    if common.sum() < 10 or len(set(success[common].tolist())) < 2:
+        return 0
+    for res in results:
+        if res.name in ranking:
+            res.metrics["auroc_common"] = float(np.mean([auroc(o.p_success[common], success[common])
+                                                          for o in ranking[res.name]]))
+    return int(common.sum())
 
 
 def _cross_predict(method: Method, table: pd.DataFrame, task: Task, folds: np.ndarray, seed: int) -> MethodOutput:

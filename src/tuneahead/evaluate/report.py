@@ -15,6 +15,7 @@ GATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("failure_recall", "failure recall", "pct"),
     ("balanced_accuracy", "balanced acc.", "pct"),
     ("auroc", "AUROC", "num"),
+    ("auroc_common", "AUROC on common runs", "num"),
     ("brier", "Brier", "num"),
     ("savings", "compute saved", "pct"),
     ("savings_of_oracle", "of oracle", "pct"),
