@@ -316,6 +316,25 @@ def test_target_rule() -> None:
     assert a.chance == 0.5 and a.source == "prior"
 
 
+def test_prior_ceiling_follows_the_scan_and_bounds_the_difficulty_drawn() -> None:
+    from collections import Counter
+
+    from tuneahead.bench.targets import learnable_level, scanned_ceiling
+
+    assert scanned_ceiling("reverse", "tiny-1m", 0.0) == 0.63
+    assert scanned_ceiling("reverse", "tiny-1m", 0.25) == pytest.approx((0.63 + 0.26) / 2)
+    assert scanned_ceiling("reverse", "tiny-4m", 0.0) == pytest.approx(0.63 * 1.1)  # borrowed, scaled
+    assert learnable_level("sentiment", "tiny-0.2m") == 1.0  # learnable everywhere
+    assert learnable_level("reverse", "tiny-1m") == pytest.approx(0.5)  # >= 0.3 up to 0.4, plus 0.1
+    assert learnable_level("arithmetic", "tiny-1m") == 0.2  # hopeless: the floor
+    levels = [sample_scenario(seed, families=("reverse",), model_sizes=("tiny-1m",)).ground_truth["difficulty_level"]
+              for seed in range(30)]
+    assert max(levels) <= 0.5
+    # A model that cannot do the task at all is picked rarely (unit_convert: 0.01 vs 1.00 at the easy end).
+    models = Counter(sample_scenario(seed, families=("unit_convert",)).model for seed in range(60))
+    assert models["tiny-1m"] > 3 * models["tiny-0.2m"]
+
+
 def test_recalibration_never_uses_a_runs_own_outcome() -> None:
     def run(i: int, acc: float, clean: bool = True) -> RunOutcome:
         return RunOutcome(f"r{i}", "reverse", "tiny-1m", 0.1, clean, 0.9, 0.0, acc)
