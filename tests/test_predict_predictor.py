@@ -215,3 +215,24 @@ def test_fit_is_deterministic(train: pd.DataFrame, fresh: pd.DataFrame) -> None:
     b = Predictor(n_estimators=80, seed=3).fit(train, threshold="target", group_col="family")
     np.testing.assert_array_equal(a.predict_arrays(fresh)["metric"], b.predict_arrays(fresh)["metric"])
     np.testing.assert_array_equal(a.predict_arrays(fresh)["p_success"], b.predict_arrays(fresh)["p_success"])
+
+
+def test_regularisation_is_chosen_on_inner_folds() -> None:
+    """On a small noisy table with many noise columns the inner folds pick among three tree settings;
+    "fixed" keeps the given one. The choice and every candidate's out-of-fold loss are reported."""
+    rng = np.random.default_rng(3)
+    df = make_synthetic_runs(120, seed=21, with_curves=False)
+    for j in range(30):
+        df[f"noise_{j}"] = rng.normal(size=len(df))
+    auto = Predictor(seed=0).fit(df, threshold="target", group_col="family")
+    report = auto.diagnostics["regularisation"]
+    assert set(report) == {"regressor", "classifier"}
+    for tried in report.values():
+        assert [c["num_leaves"] for c in tried] == [15, 7, 4]
+        assert all(np.isfinite(c["oof_loss"]) for c in tried)
+    fixed = Predictor(seed=0, regularisation="fixed").fit(df, threshold="target", group_col="family")
+    assert [c["num_leaves"] for c in fixed.diagnostics["regularisation"]["regressor"]] == [15]
+    chosen = min(report["regressor"], key=lambda c: c["oof_loss"])
+    assert auto.rounds["regressor"] == chosen["rounds"]
+    with pytest.raises(ValueError, match="regularisation"):
+        Predictor(regularisation="strong")  # type: ignore[arg-type]

@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
         coverage: float = typer.Option(0.9, "--coverage", help="prediction-interval coverage"),
         p_method: str = typer.Option("auto", "--p-method", help="P(success) source: auto | classifier | conformal"),
         calibration: str = typer.Option("auto", "--calibration", help="auto | isotonic | platt | identity"),
+        regularisation: str = typer.Option("auto", "--regularisation", help="auto: the inner folds choose among "
+                                           "three tree settings, simplest last | fixed: the default setting only"),
         dynamic_prefix: list[str] = typer.Option(None, "--dynamic-prefix", help="prefix of probe (dynamic) columns "
                                                   "not in the feature catalogue [probe_]"),
         recipe_prefix: list[str] = typer.Option(None, "--recipe-prefix", help="prefix of recipe-hyperparameter "
@@ -82,6 +84,7 @@ def register(app: typer.Typer) -> None:
             predictor = Predictor(
                 p_method=p_method,  # type: ignore[arg-type]
                 calibration=calibration,  # type: ignore[arg-type]
+                regularisation=regularisation,  # type: ignore[arg-type]
                 seed=seed,
                 dynamic_prefixes=tuple(split_list(dynamic_prefix)) or DEFAULT_DYNAMIC_PREFIXES,
                 recipe_prefixes=tuple(split_list(recipe_prefix)) or DEFAULT_RECIPE_PREFIXES,
