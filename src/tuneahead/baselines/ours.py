@@ -113,7 +113,9 @@ class ProxyLM(PredictorMethod):
             "proxylm",
             ("static",),
             extra_cols=(PROXY_METRIC,),
-            description="proxy model's fine-tuned and zero-shot scores + data descriptors → LightGBM regressor",
+            description="proxy model's fine-tuned and zero-shot scores + data descriptors → LightGBM "
+                        "(TuneBench scores the proxy on the run's clean hidden test set, which no user has: "
+                        "an upper bound on this baseline)",
             predictor_kwargs=dict(predictor_kwargs or {}),
             cost_col=COST_PROXY,
         )
