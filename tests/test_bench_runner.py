@@ -23,4 +23,6 @@ def test_one_run_records_everything_a_run_needs(tmp_path) -> None:
     if record.extra["proxy_model"]:
         assert record.costs["flops_proxy"] < record.costs["flops_full"]
         assert record.extra["proxy_metric"] is not None and math.isfinite(record.extra["proxy_metric"])
+        # ProxyLM's input is what a user could measure (their eval rows); the hidden-test score is analysis only.
+        assert record.extra["proxy_scored_on"] == "eval" and math.isfinite(record.extra["proxy_test_metric"])
     assert not list(tmp_path.iterdir())  # scenario files removed after the run

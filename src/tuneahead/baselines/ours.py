@@ -114,8 +114,8 @@ class ProxyLM(PredictorMethod):
             ("static",),
             extra_cols=(PROXY_METRIC,),
             description="proxy model's fine-tuned and zero-shot scores + data descriptors → LightGBM "
-                        "(TuneBench scores the proxy on the run's clean hidden test set, which no user has: "
-                        "an upper bound on this baseline)",
+                        "(TuneBench runs up to generator v3 score the proxy on the hidden test set, which no "
+                        "user has: there, an upper bound on this baseline)",
             predictor_kwargs=dict(predictor_kwargs or {}),
             cost_col=COST_PROXY,
         )
