@@ -26,6 +26,10 @@ from tuneahead.data.render import Tokenized, build_masks, encode_rendered, rende
 from tuneahead.data.tokenizer import TokenizerBundle
 
 NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shingles
+# Shorter texts take part in exact matching only: in templated rows ("Convert 2006-01-10 to DD/MM/YYYY.
+# 10/01/2006") a few changed characters leave most shingles shared, so distinct examples would read as
+# near duplicates and as eval leaks.
+NEAR_DUP_MIN_CHARS = 80
 NUM_PERM = 64
 SHINGLE = 5
 LEAK_NGRAM = 8  # words; shorter texts use their whole word sequence as one gram
@@ -315,7 +319,8 @@ def _gather(
                 eval_ngram_count.append(len(grams))
                 for g in grams:
                     eval_ngrams.setdefault(g, []).append(i)
-                eval_lsh.add(i, eval_lsh.signature(full))
+                if len(full) >= NEAR_DUP_MIN_CHARS:
+                    eval_lsh.add(i, eval_lsh.signature(full))
             eval_side.finish_batch(started)
     eval_found_grams: dict[int, set[int]] = {}
     exact_leaks: set[int] = set()
@@ -361,17 +366,19 @@ def _gather(
                 sig = None
             else:
                 seen_full.add(full_h)
-                sig = hasher.signature(full)
-                if hasher.near(sig):
+                sig = hasher.signature(full) if len(full) >= NEAR_DUP_MIN_CHARS else None
+                if sig is not None and hasher.near(sig):
                     near_count += 1
                     if len(near_ids) < MAX_IDS:
                         near_ids.append(ex.id)
-                hasher.add(row, sig)
+                if sig is not None:
+                    hasher.add(row, sig)
             # leakage: this train row against the indexed eval set
             if eval_lsh is not None:
                 exact_leaks.update(eval_exact.get(full_h, ()))
                 prompt_leaks.update(eval_prompt.get(prompt_h, ()))
-                near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
+                if len(full) >= NEAR_DUP_MIN_CHARS:
+                    near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
                 for g in _word_ngrams(full):
                     for j in eval_ngrams.get(g, ()):
                         eval_found_grams.setdefault(j, set()).add(g)

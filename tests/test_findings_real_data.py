@@ -1,4 +1,4 @@
-"""The answer-skew finding judges the majority answer against a uniform mix of the label set."""
+"""Findings on real-looking data: answer skew against the label mix, no near duplicates in templated rows."""
 
 from __future__ import annotations
 
@@ -36,3 +36,22 @@ def test_binary_labels(tmp_path, share: float, expected: str | None) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in _binary_rows(400, share)))
     found = [f for f in describe(path, model="tiny-0.2m").findings if f.code == "answer_skew"]
     assert (found[0].severity if found else None) == expected
+
+
+def test_templated_short_rows_are_not_near_duplicates(tmp_path) -> None:
+    """Distinct dates in one template share most character shingles; they are not duplicates or leaks."""
+    import datetime as dt
+
+    def row(day: dt.date) -> dict:
+        return {"messages": [{"role": "user", "content": f"Convert {day.isoformat()} to DD/MM/YYYY."},
+                             {"role": "assistant", "content": day.strftime("%d/%m/%Y")}]}
+
+    start = dt.date(2000, 1, 1)
+    days = [start + dt.timedelta(days=3 * i) for i in range(700)]
+    train, evals = tmp_path / "train.jsonl", tmp_path / "eval.jsonl"
+    train.write_text("".join(json.dumps(row(d)) + "\n" for d in days[:600]))
+    evals.write_text("".join(json.dumps(row(d)) + "\n" for d in days[600:]))
+    result = describe(train, eval_data=evals, model="tiny-0.2m")
+    assert result.descriptors["near_duplicate_share"] == 0.0
+    assert result.descriptors["eval_near_leak_share"] == 0.0
+    assert "eval_leakage" not in {f.code for f in result.findings}
