@@ -92,27 +92,28 @@ class ResidualHead:
         return MethodOutput(pred, lo, hi, p, decide_cost, prefix)
 
 
-MIN_PER_CLASS = 5  # successes and failures each, before a bar classifier is worth fitting
-
-
 def _bar_classifier_if_better(forecasts: np.ndarray, y: np.ndarray, bars: np.ndarray, seed: int):
     """A logistic regression of (y >= bar) on (forecast, bar), if it beats the residual reading."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
+    from tuneahead.predict.calibration import brier
+    from tuneahead.predict.conformal import cross_fitted_p
+    from tuneahead.predict.predictor import MIN_PER_CLASS
+
     ok = np.isfinite(forecasts) & np.isfinite(y) & np.isfinite(bars)
-    X, bar, success = np.column_stack([forecasts[ok], bars[ok]]), bars[ok], y[ok] >= bars[ok]
+    f, yy, bar = forecasts[ok], y[ok], bars[ok]
+    X, success = np.column_stack([f, bar]), yy >= bar
     n_pos = int(success.sum())
     if min(n_pos, len(success) - n_pos) < MIN_PER_CLASS:
         return None
-    p_bar, p_resid = np.empty(len(success)), np.empty(len(success))
-    folds = StratifiedKFold(n_splits=min(5, n_pos, len(success) - n_pos), shuffle=True, random_state=seed)
-    for train, test in folds.split(X, success):
-        clf = LogisticRegression(C=1.0).fit(X[train], success[train])
-        p_bar[test] = clf.predict_proba(X[test])[:, 1]
-        resid = ResidualModel.from_residuals(y[ok][train] - forecasts[ok][train])
-        p_resid[test] = resid.p_at_least(forecasts[ok][test], bar[test])
-    if np.mean((p_bar - success) ** 2) >= np.mean((p_resid - success) ** 2):
+    folds = np.empty(len(success), dtype=int)
+    p_bar = np.empty(len(success))
+    splitter = StratifiedKFold(n_splits=min(5, n_pos, len(success) - n_pos), shuffle=True, random_state=seed)
+    for k, (train, test) in enumerate(splitter.split(X, success)):
+        folds[test] = k
+        p_bar[test] = LogisticRegression(C=1.0).fit(X[train], success[train]).predict_proba(X[test])[:, 1]
+    if brier(p_bar, success) >= brier(cross_fitted_p(f, yy, bar, folds), success):
         return None
     return LogisticRegression(C=1.0).fit(X, success)
 
