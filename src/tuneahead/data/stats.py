@@ -79,15 +79,22 @@ class _MinHasher:
         self.signatures: dict[int, object] = {}
 
     def signature(self, text: str):
+        """The text's MinHash, or None when it is too short to compare by shingles (NEAR_DUP_MIN_CHARS)."""
+        if len(text) < NEAR_DUP_MIN_CHARS:
+            return None
         m = self._minhash(num_perm=NUM_PERM, hashfunc=int, permutations=self._permutations, scheme=self._scheme)
         m.update_batch(_shingle_hashes(text))
         return m
 
     def near(self, sig) -> list[int]:
-        """Indexed rows whose estimated Jaccard with `sig` reaches the threshold."""
+        """Indexed rows whose estimated Jaccard with `sig` reaches the threshold (none for a short text)."""
+        if sig is None:
+            return []
         return [k for k in self.lsh.query(sig) if sig.jaccard(self.signatures[k]) >= NEAR_DUP_THRESHOLD]
 
     def add(self, key: int, sig) -> None:
+        if sig is None:
+            return
         self.lsh.insert(key, sig, check_duplication=False)
         self.signatures[key] = sig
 
@@ -319,8 +326,7 @@ def _gather(
                 eval_ngram_count.append(len(grams))
                 for g in grams:
                     eval_ngrams.setdefault(g, []).append(i)
-                if len(full) >= NEAR_DUP_MIN_CHARS:
-                    eval_lsh.add(i, eval_lsh.signature(full))
+                eval_lsh.add(i, eval_lsh.signature(full))
             eval_side.finish_batch(started)
     eval_found_grams: dict[int, set[int]] = {}
     exact_leaks: set[int] = set()
@@ -366,19 +372,17 @@ def _gather(
                 sig = None
             else:
                 seen_full.add(full_h)
-                sig = hasher.signature(full) if len(full) >= NEAR_DUP_MIN_CHARS else None
-                if sig is not None and hasher.near(sig):
+                sig = hasher.signature(full)
+                if hasher.near(sig):
                     near_count += 1
                     if len(near_ids) < MAX_IDS:
                         near_ids.append(ex.id)
-                if sig is not None:
-                    hasher.add(row, sig)
+                hasher.add(row, sig)
             # leakage: this train row against the indexed eval set
             if eval_lsh is not None:
                 exact_leaks.update(eval_exact.get(full_h, ()))
                 prompt_leaks.update(eval_prompt.get(prompt_h, ()))
-                if len(full) >= NEAR_DUP_MIN_CHARS:
-                    near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
+                near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
                 for g in _word_ngrams(full):
                     for j in eval_ngrams.get(g, ()):
                         eval_found_grams.setdefault(j, set()).add(g)
