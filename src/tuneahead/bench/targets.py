@@ -25,6 +25,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from tuneahead.bench.tasks import Difficulty, TaskFamily, difficulty_score, is_labelled
 
 FRACTIONS: tuple[float, ...] = (0.5, 0.7, 0.9)
@@ -106,11 +108,7 @@ def scanned_ceiling(family_name: str, model: str, level: float) -> float:
     """Piecewise-linear ceiling between the scanned levels 0, 0.5 and 1 (before chance is applied)."""
     base_model, factor = UNSCANNED_MODEL.get(model, (model, 1.0))
     points = SCANNED_CEILING.get(base_model, SCANNED_CEILING["tiny-1m"]).get(family_name, _DEFAULT_PRIOR)
-    level = min(1.0, max(0.0, level))
-    for (x0, y0), (x1, y1) in zip(zip(SCAN_LEVELS, points), zip(SCAN_LEVELS[1:], points[1:])):
-        if level <= x1:
-            value = y0 + (y1 - y0) * (level - x0) / (x1 - x0)
-            break
+    value = float(np.interp(level, SCAN_LEVELS, points))  # held flat outside [0, 1]
     return min(0.99, value * factor)
 
 
