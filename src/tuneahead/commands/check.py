@@ -109,8 +109,9 @@ def register(app: typer.Typer) -> None:
         guarded(run, as_json=as_json)
 
 
-def report_verdict(verdict: Any, *, html: Path | None, as_json: bool,
-                         recorded: tuple[str, str] | None = None) -> None:
+def report_verdict(
+    verdict: Any, *, html: Path | None, as_json: bool, recorded: tuple[str, str] | None = None
+) -> None:
     """Write the HTML report if asked, then the JSON document or the terminal summary."""
     html_path = None
     if html is not None:

@@ -230,14 +230,13 @@ class Predictor:
         self.rounds = {"regressor": rounds}
         self.residuals = ResidualModel.from_residuals(y - oof)
         self.regressor = lgb_train(X, y, bp, "regression", rounds)
-        chosen = {"regressor": tried}
         self.diagnostics = {
             "n_runs": len(y),
             "n_dropped_without_target": int((~keep).sum()),
             "inner_folds": n_folds,
             "inner_split": f"by {group_col}" if groups is not None and len(set(map(str, groups))) > 1 else "random",
             "oof": _regression_diagnostics(y, oof, folds, coverage),
-            "regularisation": chosen,
+            "regularisation": {"regressor": tried},
         }
 
         # P(success) sources, calibrated and compared on out-of-fold runs.

@@ -119,8 +119,8 @@ def long_probe_features(record: RunRecord) -> dict[str, float] | None:
     what adaptive probing extends to. Its features use the same names, so one table shape serves both.
     """
     from tuneahead.probe.features import features_from_trace
-    from tuneahead.store.curves import from_columns
     from tuneahead.probe.trace import EvalPoint, StepRecord
+    from tuneahead.store.curves import from_columns
 
     trace_cols, eval_cols = record.curves.get("probe_trace"), record.curves.get("probe_eval")
     if not trace_cols or not trace_cols.get("step"):
