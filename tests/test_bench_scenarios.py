@@ -82,8 +82,8 @@ def test_restrictions_are_honoured() -> None:
 
 def test_distribution_is_mostly_sensible_and_covers_every_problem(corpus) -> None:
     sensible = sum(s.sensible for s in corpus) / len(corpus)
-    assert 0.62 <= sensible <= 0.78
-    assert 0.35 <= sum(not s.problems for s in corpus) / len(corpus) <= 0.55
+    assert 0.70 <= sensible <= 0.86
+    assert 0.55 <= sum(not s.problems for s in corpus) / len(corpus) <= 0.70
     counts = Counter(p for s in corpus for p in s.problems)
     assert set(counts) == set(PROBLEMS) and min(counts.values()) >= 15, counts
     assert Counter(s.family for s in corpus).keys() == FAMILIES.keys()
@@ -125,7 +125,7 @@ def test_step_regimes_match_their_problems(corpus) -> None:
     for s in corpus:
         steps = s.recipe.total_steps(s.data.n_train_rows)
         if "undertrained" in s.problems:
-            assert steps <= 20
+            assert steps <= 30
         if "overtrained" in s.problems:
             assert s.recipe.epochs_seen(s.data.n_train_rows) >= 10
         if "prompt_loss" in s.problems:
@@ -316,6 +316,18 @@ def test_target_rule() -> None:
     assert a.chance == 0.5 and a.source == "prior"
 
 
+def test_lora_runs_get_a_share_of_the_full_fine_tunes_headroom() -> None:
+    from tuneahead.bench.targets import LORA_HEADROOM, prior_ceiling
+
+    parity, easy = get_family("parity"), {"rule": "number", "digits": 4}
+    full = prior_ceiling(parity, easy, "tiny-1m")
+    lora = prior_ceiling(parity, easy, "tiny-1m", lora=True)
+    assert lora == pytest.approx(0.5 + LORA_HEADROOM * (full - 0.5))  # chance stays chance
+    lora_draw = draw_target(random.Random(3), parity, easy, "tiny-1m", lora=True)
+    full_draw = draw_target(random.Random(3), parity, easy, "tiny-1m")
+    assert lora_draw.fraction == full_draw.fraction and lora_draw.target < full_draw.target
+
+
 def test_prior_ceiling_follows_the_scan_and_bounds_the_difficulty_drawn() -> None:
     from collections import Counter
 
@@ -325,11 +337,11 @@ def test_prior_ceiling_follows_the_scan_and_bounds_the_difficulty_drawn() -> Non
     assert scanned_ceiling("reverse", "tiny-1m", 0.25) == pytest.approx((0.63 + 0.26) / 2)
     assert scanned_ceiling("reverse", "tiny-4m", 0.0) == pytest.approx(0.63 * 1.1)  # borrowed, scaled
     assert learnable_level("sentiment", "tiny-0.2m") == 1.0  # learnable everywhere
-    assert learnable_level("reverse", "tiny-1m") == pytest.approx(0.5)  # >= 0.3 up to 0.4, plus 0.1
+    assert learnable_level("reverse", "tiny-1m") == pytest.approx(0.4)  # >= 0.4 up to 0.3, plus 0.1
     assert learnable_level("arithmetic", "tiny-1m") == 0.2  # hopeless: the floor
     levels = [sample_scenario(seed, families=("reverse",), model_sizes=("tiny-1m",)).ground_truth["difficulty_level"]
               for seed in range(30)]
-    assert max(levels) <= 0.5
+    assert max(levels) <= 0.4
     # A model that cannot do the task at all is picked rarely (unit_convert: 0.01 vs 1.00 at the easy end).
     models = Counter(sample_scenario(seed, families=("unit_convert",)).model for seed in range(60))
     assert models["tiny-1m"] > 3 * models["tiny-0.2m"]

@@ -117,6 +117,7 @@ def _run(run_id: str, scenario, files, opts: dict[str, Any]) -> RunRecord:
             "full_steps": full["steps"],
             "diverged": full["diverged"],
             "findings": [f.code for f in described.findings] + [f.code for f in probe.findings],
+            "finding_severities": {f.code: f.severity for f in [*described.findings, *probe.findings]},
             "sensible": scenario.sensible,
         },
         ground_truth={**scenario.ground_truth, "problems": list(scenario.problems), "sensible": scenario.sensible},
