@@ -98,3 +98,30 @@ def test_learning_rate_range_scales_with_model_size(data) -> None:
     big = describe(data, recipe=Recipe(base_model="HuggingFaceTB/SmolLM2-135M-Instruct", learning_rate=2e-3,
                                        adapter=AdapterConfig(type="full")))
     assert codes(big)["learning_rate"].severity == "error"
+
+
+def test_findings_are_counted_into_the_descriptors(data) -> None:
+    from tuneahead.features.catalogue import spec
+
+    result = check(data, learning_rate=5e-2, max_steps=2000)  # two errors: learning rate, epochs
+    severities = [f.severity for f in result.findings]
+    assert severities.count("error") >= 2
+    assert result.descriptors["findings_errors"] == severities.count("error")
+    assert result.descriptors["findings_warnings"] == severities.count("warning")
+    assert check(data, learning_rate=2e-4, num_epochs=2).descriptors["findings_errors"] == 0
+    # Registered (unit, meaning for reports) but derived: `describe` fills them in, not the catalogue's pass.
+    assert spec("findings_errors").unit == "count" and spec("findings_errors").compute is None
+
+
+def test_runs_recorded_before_the_counts_get_them_from_their_stored_severities() -> None:
+    from tuneahead.store.export import run_row
+    from tuneahead.store.sqlite import RunRecord
+
+    def record(extra: dict) -> RunRecord:
+        return RunRecord(run_id="r", recipe={}, static_features={"n_examples": 10.0}, dynamic_features={},
+                         final_metric=0.5, target=0.4, costs={}, family="f", model="m", extra=extra)
+
+    stored = {"truncation": "error", "duplicates": "warning", "eval_leakage": "warning", "probe_diverged": "error"}
+    row = run_row(record({"finding_severities": stored}))
+    assert row["findings_errors"] == 1 and row["findings_warnings"] == 2  # the probe's findings are not data's
+    assert "findings_errors" not in run_row(record({"findings": ["truncation"]}))  # no severities: unknown

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuneahead.data.findings import Finding, find_pitfalls
+from tuneahead.data.findings import Finding, find_pitfalls, finding_count_features
 from tuneahead.data.render import resolve_template
 from tuneahead.data.stats import DatasetStats, gather_stats
 from tuneahead.data.tokenizer import resolve_tokenizer
@@ -130,6 +130,7 @@ def describe(
 
     descriptors = compute_all("static", stats)
     findings = find_pitfalls(stats, descriptors)
+    descriptors.update(finding_count_features(f.severity for f in findings))
     return DescribeResult(
         descriptors=descriptors,
         findings=findings,

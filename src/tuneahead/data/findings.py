@@ -8,13 +8,14 @@ follow common practice for instruction tuning of LLMs (see each rule's comment).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from tuneahead.data.stats import MAX_IDS, DatasetStats
+from tuneahead.features.catalogue import derived_feature
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -47,6 +48,23 @@ def find_pitfalls(stats: DatasetStats, descriptors: Mapping[str, float]) -> list
     """All findings, most severe first."""
     found = [f for r in _RULES if (f := r(stats, descriptors)) is not None]
     return sorted(found, key=lambda f: SEVERITY_ORDER[f.severity])
+
+
+# Pooled counts of the findings, as features: each pitfall kind is rare in a run history (a few dozen
+# runs each), too rare for the predictor to learn every kind's signature from its descriptors, but
+# "how many errors did the data checks raise" pools them all. `describe` adds these to the descriptors.
+FINDING_COUNT_FEATURES: dict[str, Severity] = {"findings_errors": "error", "findings_warnings": "warning"}
+for _name, _severity in FINDING_COUNT_FEATURES.items():
+    derived_feature(
+        _name, kind="static", group="findings", unit="count",
+        meaning=f"pitfall findings of severity {_severity} raised by the data and recipe checks",
+    )
+
+
+def finding_count_features(severities: Iterable[str]) -> dict[str, float]:
+    """`FINDING_COUNT_FEATURES` from the severities of a run's data and recipe findings."""
+    listed = list(severities)
+    return {name: float(listed.count(severity)) for name, severity in FINDING_COUNT_FEATURES.items()}
 
 
 def _ok(value: float) -> bool:

@@ -4,6 +4,10 @@ Static descriptors (data + recipe) and dynamic probe features register here, so 
 the reports and the run store all read one schema. A feature is a small pure function of a
 *context* object (for static features, `DatasetStats`; for dynamic ones, the probe trace) that
 returns a float (NaN when it cannot be computed, e.g. leakage without an eval set).
+
+A *derived* feature (`derived_feature`) has no compute function: it summarises other results (e.g. the
+pitfall findings, which need the descriptors first) and the code that owns those results fills it in.
+It is registered so that its unit and meaning are known everywhere.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ class FeatureSpec:
     group: str  # e.g. "size", "length", "truncation", "duplication", "leakage", "skew", "template", "recipe"
     unit: str  # "count", "tokens", "share", "ratio", "nats", "bool", "steps", ...
     meaning: str
-    compute: Callable[[Any], float]
+    compute: Callable[[Any], float] | None  # None: a derived feature, filled in by its owner
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "kind": self.kind, "group": self.group, "unit": self.unit, "meaning": self.meaning}
@@ -45,9 +49,17 @@ def feature(name: str, *, kind: FeatureKind, group: str, unit: str, meaning: str
     return register
 
 
+def derived_feature(name: str, *, kind: FeatureKind, group: str, unit: str, meaning: str) -> None:
+    """Register a feature that `compute_all` does not compute (see the module docstring)."""
+    if name in _REGISTRY:
+        raise ValueError(f"feature {name!r} registered twice")
+    _REGISTRY[name] = FeatureSpec(name, kind, group, unit, meaning, None)
+
+
 def _ensure_loaded() -> None:
     # Importing the modules that define features populates the registry.
     import tuneahead.data.descriptors  # noqa: F401
+    import tuneahead.data.findings  # noqa: F401
 
     try:
         import tuneahead.probe.features  # noqa: F401
@@ -69,9 +81,14 @@ def spec(name: str) -> FeatureSpec:
 
 
 def compute_all(kind: FeatureKind, context: Any) -> dict[str, float]:
-    """Evaluate every registered feature of `kind` on `context`; failures become NaN, never crash."""
+    """Evaluate every registered feature of `kind` on `context`; failures become NaN, never crash.
+
+    Derived features are left out: their owners add them.
+    """
     out: dict[str, float] = {}
     for s in specs(kind):
+        if s.compute is None:
+            continue
         try:
             value = float(s.compute(context))
         except (ZeroDivisionError, ValueError, TypeError, OverflowError):

@@ -77,6 +77,7 @@ def run_row(record: RunRecord) -> dict[str, Any]:
         "proxy_zero_shot_metric": record.extra.get("proxy_zero_shot_metric"),
     }
     row.update(recipe_columns(record.recipe))
+    row.update(_stored_finding_counts(record))
     row.update(record.static_features)
     row.update(record.dynamic_features)
     row.update(_curve_columns(record))
@@ -110,6 +111,21 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def _stored_finding_counts(record: RunRecord) -> dict[str, float]:
+    """Finding-count features of runs recorded before `describe` made them descriptors.
+
+    Those runs stored their findings' severities (`finding_severities`, code -> severity, the probe's
+    findings under `probe_*` codes); the counts are the same function of the data and recipe findings.
+    Runs that stored neither get none (NaN in the table).
+    """
+    from tuneahead.data.findings import finding_count_features
+
+    stored = record.extra.get("finding_severities")
+    if not isinstance(stored, dict):
+        return {}
+    return finding_count_features(sev for code, sev in stored.items() if not str(code).startswith("probe_"))
 
 
 def long_probe_features(record: RunRecord) -> dict[str, float] | None:
