@@ -368,3 +368,16 @@ def test_recorded_checks_become_run_history(tmp_path: Path, bundle_dir: Path) ->
         capture_output=True, text=True, timeout=120,
     )
     assert missing.returncode == ExitCode.INPUT and "no-such-run" in missing.stderr
+
+
+def test_a_finding_count_reason_names_the_findings() -> None:
+    from tuneahead.data.findings import Finding
+    from tuneahead.gate.run import _name_findings
+    from tuneahead.predict.explain import Reason
+
+    findings = [Finding("truncation", "error", "t", "e", "f"), Finding("duplicates", "warning", "t", "e", "f")]
+    counted = Reason("findings", -0.2, ("findings_errors", "findings_warnings"),
+                     "pitfall findings of severity error raised by the data and recipe checks: 1 \u2192 \u22120.20")
+    other = Reason("size", 0.1, ("n_examples",), "training examples: 400 \u2192 +0.10")
+    named = _name_findings([counted, other], findings)
+    assert named[0].text.endswith(": 1 (truncation) \u2192 \u22120.20") and named[1] == other

@@ -249,7 +249,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         interval=forecast.interval,
         coverage=forecast.coverage,
         why=judgement.why,
-        reasons=list(forecast.reasons),
+        reasons=_name_findings(forecast.reasons, described.findings),
         contributions=forecast.contributions,
         base_value=forecast.base_value,
         ood=forecast.ood,
@@ -267,6 +267,21 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         described=described,
         notes=notes,
     )
+
+
+def _name_findings(reasons: Sequence[Any], findings: Sequence[Any]) -> list[Any]:
+    """A reason led by a finding count also names the findings it counts (the predictor sees only the number)."""
+    from tuneahead.data.findings import FINDING_COUNT_FEATURES
+
+    out = []
+    for r in reasons:
+        severity = FINDING_COUNT_FEATURES.get(r.features[0]) if r.features else None
+        codes = sorted({f.code for f in findings if f.severity == severity})
+        if codes and " \u2192 " in r.text:
+            head, tail = r.text.rsplit(" \u2192 ", 1)
+            r = replace(r, text=f"{head} ({', '.join(codes)}) \u2192 {tail}")
+        out.append(r)
+    return out
 
 
 def _target(target: Target | str | float | None) -> Target:
