@@ -99,7 +99,8 @@ def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
         fam = f"fam{i % 4}"
         rows.append({"run_id": f"r{i}", "family": fam, "model": "tiny-1m", "final_metric": (i % 10) / 10,
                      "target": 0.5, "cost_full": 100.0, "cost_probe": 2.0, "cost_proxy": 30.0,
-                     "recipe_log10_learning_rate": -3 - (i % 3), "recipe_num_epochs": 1 + i % 2})
+                     "recipe_log10_learning_rate": -3 - (i % 3), "recipe_num_epochs": 1 + i % 2,
+                     "recipe_full_finetune": float(i % 10 < 8)})
     truth = pd.DataFrame({"run_id": [f"r{i}" for i in range(60)],
                           "truth_problems": [str(["label_noise"] if i % 10 < 5 else []) for i in range(60)]})
     sheet = build_datasheet(pd.DataFrame(rows), truth)
@@ -107,6 +108,7 @@ def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
     assert sheet["failures_by_planted_problem"]["label_noise"] == {"failed": 30, "runs": 30, "failure_share": 1.0}
     assert sheet["success_share_problem_planted"] == 0.0 and sheet["success_share_no_problem_planted"] == 1.0
     assert sheet["success_share_by_model"] == {"tiny-1m": 0.5}
+    assert sheet["success_share_by_adapter"] == {"LoRA": 1.0, "full": 3 / 8}
     assert sheet["costs"]["probe_share_of_full_median"] == 0.02
     assert 0 <= sheet["recipe_hyperparameters_only"]["balanced_accuracy"] <= 1
     assert "Failures by planted problem" in to_markdown(sheet)

@@ -56,6 +56,10 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
         "success_share_by_model": (
             {m: float(s.mean()) for m, s in success.groupby(runs["model"])} if "model" in runs else {}
         ),
+        "success_share_by_adapter": (
+            {("full" if f else "LoRA"): float(s.mean()) for f, s in success.groupby(runs["recipe_full_finetune"] > 0)}
+            if "recipe_full_finetune" in runs else {}
+        ),
         "costs": {
             "flops_full_total": float(runs["cost_full"].sum()),
             "flops_probe_total": float(runs["cost_probe"].sum()),
@@ -106,6 +110,9 @@ def to_markdown(sheet: dict) -> str:
     if sheet.get("success_share_by_model"):
         lines.append("- success share by model: " + ", ".join(
             f"{m} {s:.1%}" for m, s in sorted(sheet["success_share_by_model"].items())))
+    if sheet.get("success_share_by_adapter"):
+        lines.append("- success share by adapter: " + ", ".join(
+            f"{m} {s:.1%}" for m, s in sorted(sheet["success_share_by_adapter"].items())))
     lines.append(f"- families: {len(sheet['families'])} ({', '.join(f'{k} {v}' for k, v in sorted(sheet['families'].items()))})")
     lines.append(f"- models: {', '.join(f'{k} {v}' for k, v in sorted(sheet['models'].items()))}")
     c = sheet["costs"]
