@@ -236,3 +236,25 @@ def test_regularisation_is_chosen_on_inner_folds() -> None:
     assert auto.rounds["regressor"] == chosen["rounds"]
     with pytest.raises(ValueError, match="regularisation"):
         Predictor(regularisation="strong")  # type: ignore[arg-type]
+
+
+def test_a_higher_bar_never_makes_success_likelier() -> None:
+    # Bars follow the task's ceiling, as users set them: easy tasks get high bars and still succeed more
+    # often, so across runs success rises with the bar. For one run it must not.
+    rng = np.random.default_rng(5)
+    n = 400
+    ease = rng.uniform(0, 1, n)
+    table = pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(n)],
+        "family": [f"f{i % 8}" for i in range(n)],
+        "ease": ease,
+        "noise": rng.normal(size=n),
+        "final_metric": np.clip(ease + rng.normal(0, 0.15, n), 0, 1),
+        "target": np.round(rng.choice([0.5, 0.7, 0.9], n) * ease / 0.05) * 0.05 + 0.1,
+    })
+    p = Predictor(p_method="classifier").fit(table, "final_metric", threshold="target", group_col="family")
+    rows = table.head(60).drop(columns="target")
+    grid = np.linspace(0.1, 0.9, 9)
+    P = np.array([[f.p_success for f in p.predict(rows, threshold=float(t), explain=False)] for t in grid]).T
+    assert np.all(np.diff(P, axis=1) <= 1e-12)
+    assert np.all(P[:, 0] > P[:, -1])

@@ -36,8 +36,8 @@ class BoostingParams:
     num_threads: int | None = None  # None: 1 thread below SMALL_TABLE runs, else 2
     seed: int = 0
 
-    def lgb_params(self, objective: Objective, n_rows: int) -> dict[str, Any]:
-        return {
+    def lgb_params(self, objective: Objective, n_rows: int, monotone: Sequence[int] | None = None) -> dict[str, Any]:
+        params = {
             "objective": objective,
             "metric": "l2" if objective == "regression" else "binary_logloss",
             "num_leaves": self.num_leaves,
@@ -53,6 +53,11 @@ class BoostingParams:
             "feature_pre_filter": False,
             "verbose": -1,
         }
+        if monotone is not None and any(monotone):
+            # Per column: +1 the output may only rise with it, -1 only fall, 0 free.
+            params["monotone_constraints"] = list(monotone)
+            params["monotone_constraints_method"] = "intermediate"
+        return params
 
     def threads(self, n_rows: int) -> int:
         if self.num_threads is not None:
@@ -76,7 +81,8 @@ def _dataset(X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> lgb.Datase
 
 
 def cross_fit(
-    X: np.ndarray, y: np.ndarray, folds: np.ndarray, bp: BoostingParams, objective: Objective
+    X: np.ndarray, y: np.ndarray, folds: np.ndarray, bp: BoostingParams, objective: Objective,
+    monotone: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Out-of-fold predictions (one model per fold, none sees its own fold) and the number of rounds.
 
@@ -85,7 +91,7 @@ def cross_fit(
     """
     import lightgbm as lgb
 
-    params = bp.lgb_params(objective, len(y))
+    params = bp.lgb_params(objective, len(y), monotone)
     fold_ids = np.unique(folds)
     splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in fold_ids]
     callbacks: list[Callable[..., Any]] = []
@@ -136,7 +142,8 @@ def oof_loss(y: np.ndarray, oof: np.ndarray, objective: Objective) -> float:
 
 
 def select_and_cross_fit(
-    X: np.ndarray, y: np.ndarray, folds: np.ndarray, candidates: Sequence[BoostingParams], objective: Objective
+    X: np.ndarray, y: np.ndarray, folds: np.ndarray, candidates: Sequence[BoostingParams], objective: Objective,
+    monotone: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, int, BoostingParams, list[dict[str, Any]]]:
     """`cross_fit` with each candidate; keeps the one whose out-of-fold loss is lowest (the first on ties).
 
@@ -146,7 +153,7 @@ def select_and_cross_fit(
     best: tuple[float, np.ndarray, int, BoostingParams] | None = None
     report = []
     for bp in candidates:
-        oof, rounds = cross_fit(X, y, folds, bp, objective)
+        oof, rounds = cross_fit(X, y, folds, bp, objective, monotone)
         loss = oof_loss(y, oof, objective)
         report.append({"num_leaves": bp.num_leaves, "min_data_in_leaf": bp.min_data_in_leaf,
                        "feature_fraction": bp.feature_fraction, "rounds": rounds, "oof_loss": loss})
@@ -156,10 +163,13 @@ def select_and_cross_fit(
     return best[1], best[2], best[3], report
 
 
-def train(X: np.ndarray, y: np.ndarray, bp: BoostingParams, objective: Objective, rounds: int) -> lgb.Booster:
+def train(
+    X: np.ndarray, y: np.ndarray, bp: BoostingParams, objective: Objective, rounds: int,
+    monotone: Sequence[int] | None = None,
+) -> lgb.Booster:
     """Train on all rows; the booster is reloaded from its text form so it predicts exactly as a saved one."""
     import lightgbm as lgb
 
-    params = bp.lgb_params(objective, len(y))
+    params = bp.lgb_params(objective, len(y), monotone)
     booster = lgb.train(params, _dataset(X, y, params), num_boost_round=rounds)
     return lgb.Booster(model_str=booster.model_to_string())

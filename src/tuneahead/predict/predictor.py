@@ -277,10 +277,15 @@ class Predictor:
         self.classifier_threshold = None if self.classifier_uses_threshold else float(t[0])
         if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested != "conformal":
             Xc = _with_threshold(X, t) if self.classifier_uses_threshold else X
-            p_oof, rounds, bp, tried = select_and_cross_fit(Xc, success, folds, self._candidates(), "binary")
+            # A higher bar can never make success likelier for the same run. Left free, trees learn the
+            # opposite from the corpus: bars are set high on tasks that are easy, and easy tasks succeed.
+            monotone = [0] * X.shape[1] + [-1] if self.classifier_uses_threshold else None
+            p_oof, rounds, bp, tried = select_and_cross_fit(
+                Xc, success, folds, self._candidates(), "binary", monotone
+            )
             raw["classifier"] = p_oof
             self.rounds["classifier"] = rounds
-            self.classifier = lgb_train(Xc, success, bp, "binary", rounds)
+            self.classifier = lgb_train(Xc, success, bp, "binary", rounds, monotone)
             self.diagnostics.setdefault("regularisation", {})["classifier"] = tried
 
         report: dict[str, Any] = {"n_labelled": len(success), "n_success": n_pos, "n_failure": n_neg, "methods": {}}
