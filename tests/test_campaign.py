@@ -51,6 +51,21 @@ def test_campaign_runs_everything_once_and_exports(tmp_path) -> None:
     assert metric[1::2] == [0.1, 0.2] and all(m is None or m != m for m in metric[0::2])
 
 
+def test_ray_executor_runs_the_same_campaign(tmp_path, monkeypatch) -> None:
+    import ray
+
+    from tuneahead.bench.executors import RayExecutor
+
+    # Ray's worker processes inherit the driver's environment: that is how they find the fake run function.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    spec = load_spec(write_spec(tmp_path, fail=["t-00003"]))
+    counts = run_campaign(spec, executor=RayExecutor(2))
+    assert counts == {"pending": 0, "done": 5, "failed": 1}
+    assert not ray.is_initialized()  # it started a local Ray, so it stopped it
+    with RunStore(tmp_path / "runs.db") as store:
+        assert store.count_runs() == 5 and "planned failure" in dict(store.task_errors("t"))["t-00003"]
+
+
 def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:
     log = tmp_path / "executions.log"
     spec_path = write_spec(tmp_path, runs=12, sleep=0.4, log=str(log))

@@ -39,7 +39,8 @@ class CampaignSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)  # passed to run_fn (probe steps, eval cadence, ...)
     max_attempts: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
-    executor: str = "local"
+    executor: str = "local"  # "local" worker processes, or "ray" (tasks on a Ray cluster)
+    ray_address: str | None = None  # Ray cluster to join ("auto", "ray://host:10001"); None: a local Ray
     base_dir: str = "."  # set from the spec file's folder
 
     def resolve(self, path: str) -> Path:
@@ -108,7 +109,7 @@ def run_campaign(
     store = RunStore(spec.resolve(spec.store))
     try:
         store.enqueue(spec.name, spec.plan())
-        executor = executor or make_executor(spec.executor, workers, spec.threads_per_worker)
+        executor = executor or make_executor(spec.executor, workers, spec.threads_per_worker, spec.ray_address)
         fn = resolve_run_fn(spec.run_fn)
         finished = 0
         try:

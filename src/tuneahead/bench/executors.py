@@ -2,8 +2,10 @@
 
 The driver is the only writer of the run store, so an executor never touches SQLite: it maps a
 picklable function over task payloads and yields `(run_id, result_or_error)` as tasks finish, in
-any order. `LocalExecutor` uses long-lived local worker processes; a Ray executor (for runs that
-span machines) implements the same two methods and nothing else changes.
+any order. `LocalExecutor` uses long-lived local worker processes; `RayExecutor` runs the same
+tasks as Ray tasks on a cluster (runs that span machines). Each task rebuilds its scenario from its
+seed in a local work folder and returns the finished record, so nodes need TuneAhead installed but
+no shared file system.
 """
 
 from __future__ import annotations
@@ -113,11 +115,92 @@ class LocalExecutor:
             self._pool = None
 
 
-def make_executor(kind: str, workers: int, threads_per_worker: int = 1) -> Executor:
+def _worker_env(threads: int) -> dict[str, str]:
+    return {"OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def _ray_call(fn: Callable[[str, dict], Any], run_id: str, payload: dict, threads: int) -> TaskOutcome:
+    _init_worker(threads)
+    return _call(fn, run_id, payload)
+
+
+class RayExecutor:
+    """Ray tasks, `workers` in flight at a time, each reserving `threads_per_worker` CPUs.
+
+    Connects to the cluster at `address` (`"auto"`: the one `ray start` set up on this machine; the
+    environment variable RAY_ADDRESS also works), or starts a local Ray when no address is given. Ray
+    is an optional dependency: `pip install "tuneahead[ray]"` on the driver and on every node.
+    """
+
+    def __init__(self, workers: int, threads_per_worker: int = 1, address: str | None = None) -> None:
+        self.workers = max(1, workers)
+        self.threads = max(1, threads_per_worker)
+        self.address = address
+        self._started_ray = False
+        self._in_flight: dict[Any, str] = {}
+
+    def _connect(self):
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError(
+                "the Ray executor needs Ray: pip install 'tuneahead[ray]' (on the driver and every node)"
+            ) from None
+        if not ray.is_initialized():
+            env = {"env_vars": _worker_env(self.threads)}
+            if self.address:
+                ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.workers * self.threads, runtime_env=env, include_dashboard=False,
+                         log_to_driver=False)
+                self._started_ray = True
+        return ray
+
+    def map_unordered(
+        self, fn: Callable[[str, dict], Any], tasks: Iterable[tuple[str, dict]]
+    ) -> Iterator[TaskOutcome]:
+        ray = self._connect()
+        # Retries are the campaign's job (max_attempts), so Ray must not rerun a task behind its back.
+        remote = ray.remote(num_cpus=self.threads, max_retries=0)(_ray_call)
+        pending = iter(tasks)
+        in_flight = self._in_flight
+        window = 2 * self.workers
+
+        def refill() -> None:
+            while len(in_flight) < window:
+                try:
+                    run_id, payload = next(pending)
+                except StopIteration:
+                    return
+                in_flight[remote.remote(fn, run_id, payload, self.threads)] = run_id
+
+        refill()
+        while in_flight:
+            done, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in done:
+                run_id = in_flight.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayError as exc:  # the worker or its node died, or the task was cancelled
+                    yield TaskOutcome(run_id, error=f"Ray task failed: {type(exc).__name__}: {exc}")
+            refill()
+
+    def shutdown(self) -> None:
+        try:
+            import ray
+        except ImportError:
+            return
+        for ref in list(self._in_flight):
+            ray.cancel(ref, force=True)  # runs nobody will record
+        self._in_flight.clear()
+        if self._started_ray and ray.is_initialized():
+            ray.shutdown()
+            self._started_ray = False
+
+
+def make_executor(kind: str, workers: int, threads_per_worker: int = 1, address: str | None = None) -> Executor:
     if kind == "local":
         return LocalExecutor(workers, threads_per_worker)
     if kind == "ray":
-        raise NotImplementedError(
-            "the Ray executor is not implemented yet; implement map_unordered/shutdown with ray.remote tasks"
-        )
+        return RayExecutor(workers, threads_per_worker, address)
     raise ValueError(f"unknown executor {kind!r} (expected 'local' or 'ray')")
