@@ -115,12 +115,8 @@ class LocalExecutor:
             self._pool = None
 
 
-def _worker_env(threads: int) -> dict[str, str]:
-    return {"OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE", "TOKENIZERS_PARALLELISM": "false"}
-
-
 def _ray_call(fn: Callable[[str, dict], Any], run_id: str, payload: dict, threads: int) -> TaskOutcome:
-    _init_worker(threads)
+    _init_worker(threads)  # Ray reuses its worker processes; setting the thread count again is cheap
     return _call(fn, run_id, payload)
 
 
@@ -147,12 +143,10 @@ class RayExecutor:
                 "the Ray executor needs Ray: pip install 'tuneahead[ray]' (on the driver and every node)"
             ) from None
         if not ray.is_initialized():
-            env = {"env_vars": _worker_env(self.threads)}
             if self.address:
-                ray.init(address=self.address, runtime_env=env, log_to_driver=False)
+                ray.init(address=self.address, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.workers * self.threads, runtime_env=env, include_dashboard=False,
-                         log_to_driver=False)
+                ray.init(num_cpus=self.workers * self.threads, include_dashboard=False, log_to_driver=False)
                 self._started_ray = True
         return ray
 
