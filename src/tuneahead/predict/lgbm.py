@@ -135,10 +135,11 @@ def stronger_regularisation(bp: BoostingParams) -> list[BoostingParams]:
 
 def oof_loss(y: np.ndarray, oof: np.ndarray, objective: Objective) -> float:
     """Mean squared error (regression) or log loss (binary) of out-of-fold predictions."""
+    from sklearn.metrics import log_loss, mean_squared_error
+
     if objective == "regression":
-        return float(np.mean((oof - y) ** 2))
-    p = np.clip(oof, 1e-6, 1 - 1e-6)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return float(mean_squared_error(y, oof))
+    return float(log_loss(y, np.clip(oof, 1e-6, 1 - 1e-6), labels=[0, 1]))
 
 
 def select_and_cross_fit(
