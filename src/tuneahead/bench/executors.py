@@ -10,6 +10,7 @@ no shared file system.
 
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,15 @@ def _call(fn: Callable[[str, dict], Any], run_id: str, payload: dict) -> TaskOut
         return TaskOutcome(run_id, result=fn(run_id, payload))
     except Exception:  # a failed run is data, not a crash of the campaign
         return TaskOutcome(run_id, error=traceback.format_exc())
+
+
+def _top_up(
+    in_flight: dict[Any, str], pending: Iterator[tuple[str, dict]], window: int, submit: Callable[[str, dict], Any]
+) -> None:
+    """Submit tasks from `pending` until `window` are in flight (handle -> run id): workers stay busy,
+    and the whole campaign is never queued at once."""
+    for run_id, payload in itertools.islice(pending, max(0, window - len(in_flight))):
+        in_flight[submit(run_id, payload)] = run_id
 
 
 def _init_worker(threads: int) -> None:
@@ -78,15 +88,10 @@ class LocalExecutor:
         pending = iter(tasks)
         in_flight: dict[Future, str] = {}
         self._pool = self._pool or self._new_pool()
-        window = 2 * self.workers  # keep workers busy without queueing the whole campaign
+        window = 2 * self.workers
 
         def refill() -> None:
-            while len(in_flight) < window:
-                try:
-                    run_id, payload = next(pending)
-                except StopIteration:
-                    return
-                in_flight[self._pool.submit(_call, fn, run_id, payload)] = run_id  # type: ignore[union-attr]
+            _top_up(in_flight, pending, window, lambda r, p: self._pool.submit(_call, fn, r, p))  # type: ignore[union-attr]
 
         refill()
         while in_flight:
@@ -161,12 +166,7 @@ class RayExecutor:
         window = 2 * self.workers
 
         def refill() -> None:
-            while len(in_flight) < window:
-                try:
-                    run_id, payload = next(pending)
-                except StopIteration:
-                    return
-                in_flight[remote.remote(fn, run_id, payload, self.threads)] = run_id
+            _top_up(in_flight, pending, window, lambda r, p: remote.remote(fn, r, p, self.threads))
 
         refill()
         while in_flight:
