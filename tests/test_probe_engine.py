@@ -271,3 +271,29 @@ def test_on_eval_hook_records_numbers_at_every_eval_point(tiny, data):
     steps = [p.step for p in result.eval_points]
     assert seen == [(False, s) for s in steps]  # called in eval mode, once per eval point
     assert [p.extra["metric"] for p in result.eval_points] == [s / 100 for s in steps]
+
+
+def test_sequence_accuracy_is_what_greedy_decoding_gets_right(tiny):
+    """Every answer token right given the right prefix <=> greedy decoding reproduces the answer."""
+    from tuneahead.bench.generation_eval import generate_answers
+    from tuneahead.data.render import resolve_template
+
+    def echo(n: int, seed: int, prefix: str) -> list[Example]:
+        rng = random.Random(seed)
+        return [Example(id=f"{prefix}:{i}", source_format="messages",
+                        messages=(Message("user", "Repeat: " + (w := rng.choice(WORDS))), Message("assistant", w)))
+                for i in range(n)]
+
+    held_out = echo(24, 99, "e")
+    template = resolve_template(tiny.bundle, None)
+
+    def greedy_exact_match(model, step: int) -> dict[str, float]:
+        answers, references = generate_answers(model, tiny.bundle, template, held_out)
+        return {"greedy": sum(a.strip() == r.strip() for a, r in zip(answers, references)) / len(references)}
+
+    result = run_probe(recipe(learning_rate=3e-3), echo(400, 1, "t"), held_out, steps=60, model=tiny,
+                       threads=1, eval_points=4, on_eval=greedy_exact_match)
+    pairs = [(p.sequence_accuracy, p.extra["greedy"]) for p in result.eval_points]
+    assert all(seq == pytest.approx(greedy) for seq, greedy in pairs), pairs
+    assert any(0 < seq for seq, _ in pairs), pairs  # the check is not only 0 == 0
+    assert result.features["probe_eval_sequence_accuracy"] == pairs[-1][0]

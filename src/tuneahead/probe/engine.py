@@ -101,7 +101,8 @@ class _Attempt:
         return contextlib.nullcontext()
 
     def _forward(self, model, mb):
-        """(sum of token losses, correct answer tokens, answer tokens) of one micro-batch."""
+        """(sum of token losses, correct answer tokens, answer tokens, rows with every answer token right,
+        rows with an answer token) of one micro-batch; the row counts mean one sequence per row (eval)."""
         import torch
         import torch.nn.functional as F
 
@@ -117,26 +118,30 @@ class _Attempt:
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
         with torch.no_grad():
             answer = (mb.completion[:, 1:] & mb.attention_mask[:, 1:].bool()).to(self.device)
-            correct = int(((logits.argmax(-1) == ids[:, 1:]) & answer).sum())
-        return loss, correct, int(answer.sum())
+            right = (logits.argmax(-1) == ids[:, 1:]) & answer
+            scored = answer.any(dim=1)
+            whole = scored & (right.sum(dim=1) == answer.sum(dim=1))
+        return loss, int(right.sum()), int(answer.sum()), int(whole.sum()), int(scored.sum())
 
     def _evaluate(self, model, step: int) -> EvalPoint:
         import torch
 
         started = time.perf_counter()
         model.eval()
-        loss_sum, correct, answer, n_loss = 0.0, 0, 0, 0
+        loss_sum, correct, answer, n_loss, whole, scored = 0.0, 0, 0, 0, 0, 0
         with torch.no_grad():
             for mb in self.evals:
-                loss, c, a = self._forward(model, mb)
+                loss, c, a, w, r = self._forward(model, mb)
                 loss_sum += float(loss)
                 correct, answer, n_loss = correct + c, answer + a, n_loss + mb.loss_tokens
+                whole, scored = whole + w, scored + r
             extra = dict(self.on_eval(model, step)) if self.on_eval is not None else {}
         model.train()
         point = EvalPoint(
             step=step,
             loss=loss_sum / n_loss if n_loss else NAN,
             token_accuracy=correct / answer if answer else NAN,
+            sequence_accuracy=whole / scored if scored else NAN,
             loss_tokens=n_loss,
             completion_tokens=answer,
             seconds=time.perf_counter() - started,
@@ -210,7 +215,7 @@ class _Attempt:
         loss_sum, correct, answer = 0.0, 0, 0
         small = None  # flat gradient after the first part of the batch (measured steps)
         for i, mb in enumerate(parts):
-            loss, c, a = self._forward(model, mb)
+            loss, c, a, _, _ = self._forward(model, mb)  # row counts: eval only (training rows may be packed)
             (loss / denom).backward()
             loss_sum += float(loss.detach())
             correct, answer = correct + c, answer + a

@@ -453,6 +453,16 @@ def eval_token_accuracy_gain(v: TraceView) -> float:
 
 
 @_dynamic(
+    "probe_eval_sequence_accuracy",
+    "accuracy",
+    "share",
+    "share of held-out answers the probed model would reproduce exactly by greedy decoding at the last eval point",
+)
+def eval_sequence_accuracy(v: TraceView) -> float:
+    return v.eval_end.sequence_accuracy if v.eval_end else NAN
+
+
+@_dynamic(
     "probe_train_token_accuracy",
     "accuracy",
     "share",

@@ -63,6 +63,9 @@ class EvalPoint:
     loss_tokens: int
     completion_tokens: int
     seconds: float
+    # Share of held-out answers whose every visible token is the argmax given the right prefix: exactly the
+    # answers greedy decoding would reproduce (NaN in traces recorded before it was measured).
+    sequence_accuracy: float = math.nan
     extra: dict[str, float] = field(default_factory=dict)  # numbers from a run_probe `on_eval` hook
 
     def to_dict(self) -> dict[str, Any]:
