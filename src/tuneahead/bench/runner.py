@@ -50,6 +50,35 @@ def execute_task(run_id: str, payload: dict[str, Any]) -> RunRecord:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def probe_again(run_id: str, payload: dict[str, Any]) -> dict[str, float]:
+    """A recorded run's default probe, run again from its task payload: its dynamic features.
+
+    Scenario, files, model and probe all follow from the seed, so this reproduces the recorded probe and
+    also measures features added since (`scripts/backfill_probe_features.py`).
+    """
+    import shutil
+
+    from tuneahead.bench.scenarios import materialise, sample_scenario
+    from tuneahead.data.load import load_examples
+    from tuneahead.models.loading import load_model
+    from tuneahead.probe.engine import run_probe
+    from tuneahead.recipe.load import load_recipe
+
+    scenario = sample_scenario(
+        int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
+    )
+    folder = Path(payload["work_dir"]) / f"{run_id}-again"
+    files = materialise(scenario, folder)
+    try:
+        recipe = load_recipe(files.recipe)
+        train, _ = load_examples([d.path for d in recipe.datasets])
+        evals, _ = load_examples([d.path for d in recipe.eval_datasets]) if recipe.eval_datasets else ([], None)
+        loaded = load_model(scenario.model, seed=scenario.seed)
+        return run_probe(recipe, train, evals or None, model=loaded, threads=1).features
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _run(run_id: str, scenario, files, opts: dict[str, Any]) -> RunRecord:
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_examples

@@ -219,6 +219,19 @@ class RunStore:
                 "INSERT INTO ground_truth (run_id, truth_json) VALUES (?,?)", (r.run_id, _dumps(_clean(r.ground_truth)))
             )
 
+    def add_missing_features(self, run_id: str, kind: str, values: Mapping[str, float]) -> int:
+        """Store features a run lacks (measured after it was recorded); recorded values are never replaced.
+
+        Returns how many were added.
+        """
+        with self.transaction() as cur:
+            before = cur.execute("SELECT COUNT(*) FROM features WHERE run_id=?", (run_id,)).fetchone()[0]
+            cur.executemany(
+                "INSERT OR IGNORE INTO features (run_id, kind, name, value) VALUES (?,?,?,?)",
+                [(run_id, kind, k, _num(v)) for k, v in values.items()],
+            )
+            return cur.execute("SELECT COUNT(*) FROM features WHERE run_id=?", (run_id,)).fetchone()[0] - before
+
     def set_outcome(self, run_id: str, final_metric: float, *, cost_full: float | None = None) -> RunRecord:
         """Record how a run ended (e.g. a checked fine-tune, once it has run); returns the updated run."""
         with self.transaction() as cur:
