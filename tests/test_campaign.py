@@ -127,3 +127,15 @@ def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
     assert sheet["costs"]["probe_share_of_full_median"] == 0.02
     assert 0 <= sheet["recipe_hyperparameters_only"]["balanced_accuracy"] <= 1
     assert "Failures by planted problem" in to_markdown(sheet)
+
+
+def test_features_measured_later_are_added_never_replaced(tmp_path) -> None:
+    from fake_runs import sleepy_run
+
+    with RunStore(tmp_path / "runs.db") as store:
+        store.add_run(sleepy_run("r1", {"seed": 3, "options": {}}))
+        recorded = store.get_run("r1").dynamic_features["probe_loss_initial"]
+        added = store.add_missing_features("r1", "dynamic", {"probe_loss_initial": 99.0, "probe_new": 0.25})
+        run = store.get_run("r1")
+    assert added == 1
+    assert run.dynamic_features == {"probe_loss_initial": recorded, "probe_new": 0.25}
