@@ -101,6 +101,8 @@ def main() -> int:
                   f"[{v.interval[0]:.2f}, {v.interval[1]:.2f}]  ({time.perf_counter() - started:.1f} s, "
                   f"stages {[s.steps for s in v.stages]}, OOD {v.ood})")
             print(f"   why: {v.why}")
+            print(f"   probe: held-out answers exactly right {v.features.get('probe_eval_sequence_accuracy', float('nan')):.0%}, "
+                  f"answer tokens right {v.features.get('probe_eval_token_accuracy', float('nan')):.0%}")
             for r in v.top_reasons(4):
                 print(f"   reason {r.contribution:+.3f}: {r.text}")
             for f in v.findings:
