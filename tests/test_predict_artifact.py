@@ -141,3 +141,13 @@ def test_resave_removes_a_stale_classifier(runs: pd.DataFrame, tmp_path: Path) -
     Predictor(n_estimators=30).fit(runs).save(tmp_path / "p")  # no threshold: no classifier
     assert not (tmp_path / "p" / "classifier.txt").exists()
     assert Predictor.load(tmp_path / "p").classifier is None
+
+
+def test_linear_success_model_round_trips_as_json(runs: pd.DataFrame, tmp_path: Path) -> None:
+    p = Predictor(n_estimators=60, p_method="linear").fit(runs, "final_metric", threshold="target", group_col="family")
+    assert p.p_method == "linear"
+    path = p.save(tmp_path / "pred")
+    assert json.loads((path / "predictor.json").read_text())["p_success"]["linear"]["coef"]
+    q = Predictor.load(path)
+    np.testing.assert_array_equal(p.predict_arrays(runs)["p_success"], q.predict_arrays(runs)["p_success"])
+    assert {f.p_method for f in q.predict(runs.head(3), explain=False)} == {"linear+" + q.calibrators["linear"].kind}

@@ -226,10 +226,11 @@ def test_regularisation_is_chosen_on_inner_folds() -> None:
         df[f"noise_{j}"] = rng.normal(size=len(df))
     auto = Predictor(seed=0).fit(df, threshold="target", group_col="family")
     report = auto.diagnostics["regularisation"]
-    assert set(report) == {"regressor", "classifier"}
-    for tried in report.values():
+    assert set(report) == {"regressor", "classifier", "linear"}
+    for tried in (report["regressor"], report["classifier"]):
         assert [c["num_leaves"] for c in tried] == [15, 7, 4]
         assert all(np.isfinite(c["oof_loss"]) for c in tried)
+    assert [c["C"] for c in report["linear"]] == [0.03, 0.1, 0.3]  # the linear model's penalty, likewise
     fixed = Predictor(seed=0, regularisation="fixed").fit(df, threshold="target", group_col="family")
     assert [c["num_leaves"] for c in fixed.diagnostics["regularisation"]["regressor"]] == [15]
     chosen = min(report["regressor"], key=lambda c: c["oof_loss"])
@@ -238,7 +239,8 @@ def test_regularisation_is_chosen_on_inner_folds() -> None:
         Predictor(regularisation="strong")  # type: ignore[arg-type]
 
 
-def test_a_higher_bar_never_makes_success_likelier() -> None:
+@pytest.mark.parametrize("method", ["classifier", "linear"])
+def test_a_higher_bar_never_makes_success_likelier(method: str) -> None:
     # Bars follow the task's ceiling, as users set them: easy tasks get high bars and still succeed more
     # often, so across runs success rises with the bar. For one run it must not.
     rng = np.random.default_rng(5)
@@ -252,7 +254,8 @@ def test_a_higher_bar_never_makes_success_likelier() -> None:
         "final_metric": np.clip(ease + rng.normal(0, 0.15, n), 0, 1),
         "target": np.round(rng.choice([0.5, 0.7, 0.9], n) * ease / 0.05) * 0.05 + 0.1,
     })
-    p = Predictor(p_method="classifier").fit(table, "final_metric", threshold="target", group_col="family")
+    p = Predictor(p_method=method).fit(table, "final_metric", threshold="target", group_col="family")  # type: ignore[arg-type]
+    assert p.p_method == method
     rows = table.head(60).drop(columns="target")
     grid = np.linspace(0.1, 0.9, 9)
     P = np.array([[f.p_success for f in p.predict(rows, threshold=float(t), explain=False)] for t in grid]).T

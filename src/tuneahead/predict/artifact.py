@@ -24,6 +24,7 @@ from tuneahead.errors import InputError, Location
 from tuneahead.predict.calibration import Calibrator
 from tuneahead.predict.conformal import ResidualModel
 from tuneahead.predict.lgbm import BoostingParams
+from tuneahead.predict.linear import LinearClassifier
 from tuneahead.predict.ood import TrainingSummary
 from tuneahead.predict.schema import FeatureSchema, SchemaMismatchError
 
@@ -88,6 +89,7 @@ def save(predictor: Predictor, directory: str | Path) -> Path:
             "classifier_uses_threshold": predictor.classifier_uses_threshold,
             "classifier_threshold": predictor.classifier_threshold,
             "calibrators": {k: c.to_dict() for k, c in predictor.calibrators.items()},
+            "linear": predictor.linear.to_dict() if predictor.linear is not None else None,
         },
         "conformal": {
             "coverage": predictor.coverage,
@@ -164,6 +166,7 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
         ct = ps.get("classifier_threshold")
         p.classifier_threshold = None if ct is None else float(ct)
         p.calibrators = {k: Calibrator.from_dict(v) for k, v in ps["calibrators"].items()}
+        p.linear = LinearClassifier.from_dict(ps["linear"]) if ps.get("linear") else None
         p.residuals = ResidualModel.from_dict(meta["conformal"])
         p.summary = TrainingSummary.from_dict(meta["training_summary"]) if meta.get("training_summary") else None
         p.importance = [(str(n), float(v)) for n, v in meta["global_importance"]]

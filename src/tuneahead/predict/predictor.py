@@ -11,11 +11,12 @@ How it is built (`Predictor.fit`):
    in step 3): on a few hundred runs, held out by task, simpler trees often generalise better, and the
    inner folds, never the evaluation's test runs, decide.
 3. With a threshold (one number, or a column of per-run thresholds, which then becomes a classifier
-   input), a LightGBM classifier is cross-fitted as well.
-4. Both probability sources are calibrated (isotonic and Platt are tried) and judged by their Brier
-   score on out-of-fold runs with cross-fitted calibrators: nothing is scored on data it was fitted on.
-   The better one answers (`p_method="auto"`); the other remains as fallback, e.g. the conformal one
-   answers for a threshold the classifier never trained on.
+   input), a LightGBM classifier and a penalised logistic regression (`predict.linear`) are cross-fitted
+   as well. Both keep P(success) from rising with the bar (a monotone constraint, a sign bound).
+4. The probability sources (conformal, LightGBM, linear) are calibrated (isotonic and Platt are tried)
+   and judged by their Brier score on out-of-fold runs with cross-fitted calibrators: nothing is scored
+   on data it was fitted on. The best one answers (`p_method="auto"`); the conformal one remains as
+   fallback, e.g. for a threshold a fixed-threshold classifier never trained on.
 5. Final models are trained on all runs with the number of rounds found in step 2 (the one number
    chosen on the same inner folds, a negligible optimism in the out-of-fold diagnostics).
 
@@ -25,7 +26,7 @@ Missing feature values (NaN) are fine: LightGBM routes them down a learned branc
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +54,7 @@ from tuneahead.predict.calibration import (
 from tuneahead.predict.conformal import ResidualModel, cross_fitted_p
 from tuneahead.predict.explain import Reason, global_importance, reasons
 from tuneahead.predict.lgbm import PREDICT_PARAMS, BoostingParams
+from tuneahead.predict.linear import LinearClassifier, cross_fit_linear
 from tuneahead.predict.lgbm import select_and_cross_fit, stronger_regularisation
 from tuneahead.predict.lgbm import train as lgb_train
 from tuneahead.predict.ood import TrainingSummary
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import shap
 
-PMethod = Literal["auto", "classifier", "conformal"]
+PMethod = Literal["auto", "classifier", "linear", "conformal"]
 MIN_RUNS = 20
 MIN_PER_CLASS = 5
 
@@ -128,8 +130,8 @@ class Predictor:
         dynamic_prefixes: Sequence[str] = DEFAULT_DYNAMIC_PREFIXES,
         recipe_prefixes: Sequence[str] = DEFAULT_RECIPE_PREFIXES,
     ) -> None:
-        if p_method not in ("auto", "classifier", "conformal"):
-            raise ValueError(f"p_method must be 'auto', 'classifier' or 'conformal', not {p_method!r}")
+        if p_method not in ("auto", "classifier", "linear", "conformal"):
+            raise ValueError(f"p_method must be 'auto', 'classifier', 'linear' or 'conformal', not {p_method!r}")
         if calibration not in ("auto", "isotonic", "platt", "identity"):
             raise ValueError(f"calibration must be 'auto', 'isotonic', 'platt' or 'identity', not {calibration!r}")
         self.boosting = BoostingParams(
@@ -159,11 +161,12 @@ class Predictor:
         self.bounds: tuple[float, float] | None = None
         self.regressor: lgb.Booster | None = None
         self.classifier: lgb.Booster | None = None
+        self.linear: LinearClassifier | None = None
         self.classifier_uses_threshold = False
         self.classifier_threshold: float | None = None  # the one threshold a fixed-threshold classifier knows
         self.residuals: ResidualModel | None = None
         self.calibrators: dict[str, Calibrator] = {}
-        self.p_method: str | None = None  # "classifier" or "conformal" once fitted with a threshold
+        self.p_method: str | None = None  # "classifier", "linear" or "conformal" once fitted with a threshold
         self.rounds: dict[str, int] = {}
         self.summary: TrainingSummary | None = None
         self.importance: list[tuple[str, float]] = []
@@ -275,8 +278,8 @@ class Predictor:
         n_pos, n_neg = int(success.sum()), int(len(success) - success.sum())
         self.classifier_uses_threshold = bool(np.unique(t).size > 1)  # per-run thresholds that vary
         self.classifier_threshold = None if self.classifier_uses_threshold else float(t[0])
-        if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested != "conformal":
-            Xc = _with_threshold(X, t) if self.classifier_uses_threshold else X
+        Xc = _with_threshold(X, t) if self.classifier_uses_threshold else X
+        if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "classifier"):
             # A higher bar can never make success likelier for the same run. Left free, trees learn the
             # opposite from the corpus: bars are set high on tasks that are easy, and easy tasks succeed.
             monotone = [0] * X.shape[1] + [-1] if self.classifier_uses_threshold else None
@@ -287,6 +290,12 @@ class Predictor:
             self.rounds["classifier"] = rounds
             self.classifier = lgb_train(Xc, success, bp, "binary", rounds, monotone)
             self.diagnostics.setdefault("regularisation", {})["classifier"] = tried
+        if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "linear"):
+            signs = {X.shape[1]: -1} if self.classifier_uses_threshold else {}  # the bar: as above
+            p_oof, c, tried = cross_fit_linear(Xc, success, folds, signs)
+            raw["linear"] = p_oof
+            self.linear = LinearClassifier(c, signs).fit(Xc, success)
+            self.diagnostics.setdefault("regularisation", {})["linear"] = tried
 
         report: dict[str, Any] = {"n_labelled": len(success), "n_success": n_pos, "n_failure": n_neg, "methods": {}}
         for method, p in raw.items():
@@ -307,7 +316,7 @@ class Predictor:
                 "ece_calibrated": expected_calibration_error(p_best, success),
                 "auroc": _auroc(p, success),
             }
-        if self.p_method_requested == "classifier" and "classifier" not in raw:
+        if self.p_method_requested in ("classifier", "linear") and self.p_method_requested not in raw:
             raise InputError(
                 f"cannot train a success classifier: {n_pos} successes and {n_neg} failures "
                 f"(need at least {MIN_PER_CLASS} of each)",
@@ -440,19 +449,19 @@ class Predictor:
         if not has_t.any():
             return p, methods
         use_clf = np.zeros(n, dtype=bool)
-        classifier = self.classifier
-        if self.p_method == "classifier" and classifier is not None:
+        model = self._success_model()
+        if model is not None:
             if self.classifier_uses_threshold:
                 use_clf = has_t
             elif self.classifier_threshold is not None:
                 # A fixed-threshold classifier only answers for that threshold.
                 use_clf = has_t & np.isclose(t, self.classifier_threshold)
-        if use_clf.any() and classifier is not None:
+        if use_clf.any() and model is not None:
             Xc = _with_threshold(X[use_clf], t[use_clf]) if self.classifier_uses_threshold else X[use_clf]
-            cal = self.calibrators.get("classifier", Calibrator())
-            p[use_clf] = cal(np.asarray(classifier.predict(Xc, **PREDICT_PARAMS)))
+            cal = self.calibrators.get(str(self.p_method), Calibrator())
+            p[use_clf] = cal(model(Xc))
             for i in np.flatnonzero(use_clf):
-                methods[i] = f"classifier+{cal.kind}"
+                methods[i] = f"{self.p_method}+{cal.kind}"
         conf = has_t & ~use_clf
         if conf.any():
             cal = self.calibrators.get("conformal", Calibrator())
@@ -460,6 +469,15 @@ class Predictor:
             for i in np.flatnonzero(conf):
                 methods[i] = f"conformal+{cal.kind}"
         return p, methods
+
+    def _success_model(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The chosen trained model of success (LightGBM or linear) as X -> raw P, or None (conformal)."""
+        classifier, linear = self.classifier, self.linear
+        if self.p_method == "classifier" and classifier is not None:
+            return lambda Xc: np.asarray(classifier.predict(Xc, **PREDICT_PARAMS))
+        if self.p_method == "linear" and linear is not None:
+            return linear.predict_p
+        return None
 
     # ------------------------------------------------------------- explain
 

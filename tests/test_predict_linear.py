@@ -1,0 +1,47 @@
+"""The linear success model: scikit-learn's answer without bounds, and its sign bounds hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from tuneahead.predict.linear import LinearClassifier, cross_fit_linear
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] - 0.5 * X[:, 1] + 0.8 * X[:, 2] + rng.normal(size=300) > 0).astype(float)
+    return X, y
+
+
+def test_without_bounds_it_is_penalised_logistic_regression(data) -> None:
+    X, y = data
+    ours = LinearClassifier(C=0.1).fit(X, y)
+    ref = LogisticRegression(C=0.1, max_iter=5000).fit(StandardScaler().fit_transform(X), y)
+    np.testing.assert_allclose(ours.coef, ref.coef_[0], atol=1e-4)
+    assert ours.intercept == pytest.approx(ref.intercept_[0], abs=1e-4)
+
+
+def test_sign_bounds_hold_and_missing_values_are_imputed(data) -> None:
+    X, y = data
+    bounded = LinearClassifier(C=1.0, signs={0: -1, 1: +1}).fit(X, y)  # both against the data's direction
+    assert bounded.coef[0] <= 0 and bounded.coef[1] >= 0
+    assert bounded.coef[2] > 0  # the free ones still learn
+    holes = X.copy()
+    holes[:5, 2] = np.nan
+    p = bounded.predict_p(holes)
+    assert np.all(np.isfinite(p)) and np.all((p > 0) & (p < 1))
+    restored = LinearClassifier.from_dict(bounded.to_dict())
+    np.testing.assert_array_equal(restored.predict_p(holes), p)
+
+
+def test_the_penalty_is_chosen_on_the_given_folds(data) -> None:
+    X, y = data
+    folds = np.arange(len(y)) % 5
+    oof, c, report = cross_fit_linear(X, y, folds, {})
+    assert c in {r["C"] for r in report} and c == min(report, key=lambda r: r["oof_loss"])["C"]
+    assert np.all(np.isfinite(oof)) and np.mean((oof > 0.5) == y) > 0.7
