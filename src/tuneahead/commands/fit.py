@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         id_cols: list[str] = typer.Option(None, "--id-cols", help="identifier columns to ignore"),
         drop_cols: list[str] = typer.Option(None, "--drop-cols", help="columns to leave out of the features"),
         coverage: float = typer.Option(0.9, "--coverage", help="prediction-interval coverage"),
-        p_method: str = typer.Option("auto", "--p-method", help="P(success) source: auto | classifier | conformal"),
+        p_method: str = typer.Option("auto", "--p-method", help="P(success) source: auto | classifier (LightGBM) | linear | conformal"),
         calibration: str = typer.Option("auto", "--calibration", help="auto | isotonic | platt | identity"),
         regularisation: str = typer.Option("auto", "--regularisation", help="auto: the inner folds choose among "
                                            "three tree settings, simplest last | fixed: the default setting only"),
