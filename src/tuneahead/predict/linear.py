@@ -40,8 +40,11 @@ class LinearClassifier:
         from scipy.optimize import minimize
         from scipy.special import expit
 
-        med = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0) if len(X) else np.zeros(X.shape[1])
-        self.medians = np.where(np.isfinite(med), med, 0.0)  # a column never observed imputes to 0
+        finite = np.where(np.isfinite(X), X, np.nan)
+        observed = ~np.all(np.isnan(finite), axis=0)
+        self.medians = np.zeros(X.shape[1])  # a column never observed imputes to 0
+        if observed.any():
+            self.medians[observed] = np.nanmedian(finite[:, observed], axis=0)
         Z = self._impute(X)
         self.means = Z.mean(axis=0)
         sd = Z.std(axis=0)
