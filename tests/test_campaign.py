@@ -139,3 +139,28 @@ def test_features_measured_later_are_added_never_replaced(tmp_path) -> None:
         run = store.get_run("r1")
     assert added == 1
     assert run.dynamic_features == {"probe_loss_initial": recorded, "probe_new": 0.25}
+
+
+def test_a_background_campaign_stops_on_sigterm_and_sigint(tmp_path) -> None:
+    """Started like `nohup ... &` (SIGINT ignored), both signals still stop it cleanly: no worker is left."""
+    import psutil
+
+    log = tmp_path / "executions.log"
+    spec_path = write_spec(tmp_path, runs=40, sleep=0.3, log=str(log))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "tuneahead.cli", "campaign", "run", str(spec_path), "--workers", "2"]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+        proc = subprocess.Popen(cmd, env=env, preexec_fn=ignore_sigint, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while time.time() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):
+            time.sleep(0.1)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and b"interrupted" in err, (sig, err[-300:])
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, (sig, alive)
+        log.write_text("")
+    with RunStore(tmp_path / "runs.db") as store:
+        assert 0 < store.count_runs() < 40

@@ -30,6 +30,7 @@ def run_cmd(
 
         from tuneahead.bench.campaign import load_spec, run_campaign
 
+        _stop_like_ctrl_c()
         s = load_spec(spec)
         started = time.time()
         failures: list[str] = []
@@ -55,6 +56,19 @@ def run_cmd(
         return 0
 
     guarded(run, as_json=as_json)
+
+
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM (`kill`, a scheduler stopping a job) ends a campaign the way Ctrl-C does: finished runs are
+    kept and the workers are stopped. SIGINT is re-armed too: a campaign started in the background
+    (`nohup ... &`) inherits an ignored SIGINT, and `pkill -INT` would do nothing."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 @campaign_app.command("status")
