@@ -108,7 +108,7 @@ def test_sensible_recipes_are_not_readable_from_the_learning_rate(corpus) -> Non
         else:
             assert (3e-4 <= lr <= 3e-3) if full else (1e-3 <= lr <= 1e-2)
     sensible = [s for s in corpus if s.sensible]
-    assert sum(bool(s.problems) for s in sensible) / len(sensible) > 0.2  # data problems hide behind good lrs
+    assert sum(bool(s.problems) for s in sensible) / len(sensible) > 0.15  # data problems hide behind good lrs
 
 
 def test_every_full_run_fits_the_budget(corpus) -> None:
@@ -229,7 +229,7 @@ def test_planted_mixture_drowns_the_target(corpus) -> None:
     s = first_with(corpus, "mixture", n_train=400, duplicate_share=0.0, eval_leak_share=0.0)
     splits = scenario_splits(s)
     target_share = sum(MIXTURE not in t for t in splits.train_tags) / len(splits.train)
-    assert target_share == pytest.approx(s.data.mixture_share, abs=0.01) and target_share < 0.25
+    assert target_share == pytest.approx(s.data.mixture_share, abs=0.01) and target_share <= 0.31
     mixed = {p for p, t in zip(map(core_prompt, splits.train), splits.train_tags) if MIXTURE in t}
     assert not mixed & {core_prompt(r) for r in splits.test + splits.eval}
 
@@ -339,9 +339,18 @@ def test_prior_ceiling_follows_the_scan_and_bounds_the_difficulty_drawn() -> Non
     assert learnable_level("sentiment", "tiny-0.2m") == 1.0  # learnable everywhere
     assert learnable_level("reverse", "tiny-1m") == pytest.approx(0.4)  # >= 0.4 up to 0.3, plus 0.1
     assert learnable_level("arithmetic", "tiny-1m") == 0.2  # hopeless: the floor
+    # Judged against chance: parity at its hardest (0.52-0.55 on two labels) is a coin flip, not learnable.
+    assert learnable_level("parity", "tiny-0.2m") < 1.0 and learnable_level("topic", "tiny-0.2m") == 1.0
     levels = [sample_scenario(seed, families=("reverse",), model_sizes=("tiny-1m",)).ground_truth["difficulty_level"]
               for seed in range(30)]
     assert max(levels) <= 0.4
+    # A family no model in the draw learns is drawn less often, but still drawn.
+    from tuneahead.bench.scenarios import MIN_FAMILY_WEIGHT, _family_weight
+
+    assert _family_weight("arithmetic", ["tiny-0.2m", "tiny-1m"]) == MIN_FAMILY_WEIGHT
+    assert _family_weight("sentiment", ["tiny-0.2m"]) == 1.0
+    families = Counter(sample_scenario(seed, model_sizes=("tiny-1m",)).family for seed in range(400))
+    assert 0 < families["arithmetic"] < families["sentiment"] / 2
     # A model that cannot do the task at all is picked rarely (unit_convert: 0.01 vs 1.00 at the easy end).
     models = Counter(sample_scenario(seed, families=("unit_convert",)).model for seed in range(60))
     assert models["tiny-1m"] > 3 * models["tiny-0.2m"]
