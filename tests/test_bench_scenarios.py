@@ -396,3 +396,11 @@ def test_recalibrated_table_redraws_target_and_success() -> None:
 def test_problem_lists_are_partitioned() -> None:
     assert set(DATA_PROBLEMS) | set(RECIPE_PROBLEMS) == set(PROBLEMS)
     assert not set(DATA_PROBLEMS) & set(RECIPE_PROBLEMS)
+
+
+def test_a_campaign_pinned_to_another_generator_refuses_to_run() -> None:
+    from tuneahead.bench.runner import execute_task
+    from tuneahead.bench.scenarios import GENERATOR_VERSION
+
+    with pytest.raises(RuntimeError, match=f"pins TuneBench generator v{GENERATOR_VERSION - 1}"):
+        execute_task("r", {"seed": 1, "work_dir": "unused", "options": {"generator_version": GENERATOR_VERSION - 1}})

@@ -25,6 +25,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "eval_metric_examples": 100,  # eval examples scored by generation at each curve point
     "probe_max_steps": 60,  # the recorded probe trace (prefixes give shorter probes)
     "keep_files": False,  # keep the scenario folder after the run
+    "generator_version": None,  # when set, refuse to run under another generator (a corpus never mixes them)
 }
 
 
@@ -38,6 +39,7 @@ def execute_task(run_id: str, payload: dict[str, Any]) -> RunRecord:
     from tuneahead.bench.scenarios import materialise, sample_scenario
 
     opts = _options(payload)
+    _check_generator(opts["generator_version"])
     scenario = sample_scenario(
         int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
     )
@@ -48,6 +50,16 @@ def execute_task(run_id: str, payload: dict[str, Any]) -> RunRecord:
     finally:
         if not opts["keep_files"]:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_generator(pinned: int | None) -> None:
+    from tuneahead.bench.scenarios import GENERATOR_VERSION
+
+    if pinned is not None and int(pinned) != GENERATOR_VERSION:
+        raise RuntimeError(
+            f"this campaign's spec pins TuneBench generator v{pinned}, but this TuneAhead generates "
+            f"v{GENERATOR_VERSION}: its runs would not be comparable. Start a new campaign for v{GENERATOR_VERSION}."
+        )
 
 
 def probe_again(run_id: str, payload: dict[str, Any]) -> dict[str, float]:
@@ -64,6 +76,7 @@ def probe_again(run_id: str, payload: dict[str, Any]) -> dict[str, float]:
     from tuneahead.probe.engine import run_probe
     from tuneahead.recipe.load import load_recipe
 
+    _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
         int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
     )
