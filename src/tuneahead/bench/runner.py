@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +36,41 @@ def _options(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute_task(run_id: str, payload: dict[str, Any]) -> RunRecord:
+    opts = _options(payload)
+    with _scenario_files(payload, run_id, keep=opts["keep_files"]) as (scenario, files):
+        return _run(run_id, scenario, files, opts)
+
+
+def probe_again(run_id: str, payload: dict[str, Any]) -> dict[str, float]:
+    """A recorded run's default probe, run again from its task payload: its dynamic features.
+
+    Scenario, files, model and probe all follow from the seed, so this reproduces the recorded probe and
+    also measures features added since (`scripts/backfill_probe_features.py`).
+    """
+    from tuneahead.models.loading import load_model
+
+    with _scenario_files(payload, f"{run_id}-again") as (scenario, files):
+        recipe, train, evals = _user_data(files)
+        return _default_probe(recipe, train, evals, load_model(scenario.model, seed=scenario.seed)).features
+
+
+@contextmanager
+def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The payload's scenario and its files in the work folder (removed afterwards unless `keep`)."""
     import shutil
 
     from tuneahead.bench.scenarios import materialise, sample_scenario
 
-    opts = _options(payload)
-    _check_generator(opts["generator_version"])
+    _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
         int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
     )
-    folder = Path(payload["work_dir"]) / run_id
+    folder = Path(payload["work_dir"]) / folder_name
     files = materialise(scenario, folder)
     try:
-        return _run(run_id, scenario, files, opts)
+        yield scenario, files
     finally:
-        if not opts["keep_files"]:
+        if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -62,59 +84,43 @@ def _check_generator(pinned: int | None) -> None:
         )
 
 
-def probe_again(run_id: str, payload: dict[str, Any]) -> dict[str, float]:
-    """A recorded run's default probe, run again from its task payload: its dynamic features.
-
-    Scenario, files, model and probe all follow from the seed, so this reproduces the recorded probe and
-    also measures features added since (`scripts/backfill_probe_features.py`).
-    """
-    import shutil
-
-    from tuneahead.bench.scenarios import materialise, sample_scenario
+def _user_data(files) -> tuple[Any, list, list]:
+    """What a user has: the recipe exactly as its file says, and the train and eval rows it names."""
     from tuneahead.data.load import load_examples
-    from tuneahead.models.loading import load_model
-    from tuneahead.probe.engine import run_probe
     from tuneahead.recipe.load import load_recipe
 
-    _check_generator(_options(payload)["generator_version"])
-    scenario = sample_scenario(
-        int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
-    )
-    folder = Path(payload["work_dir"]) / f"{run_id}-again"
-    files = materialise(scenario, folder)
-    try:
-        recipe = load_recipe(files.recipe)
-        train, _ = load_examples([d.path for d in recipe.datasets])
-        evals, _ = load_examples([d.path for d in recipe.eval_datasets]) if recipe.eval_datasets else ([], None)
-        loaded = load_model(scenario.model, seed=scenario.seed)
-        return run_probe(recipe, train, evals or None, model=loaded, threads=1).features
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    recipe = load_recipe(files.recipe)
+    train, _ = load_examples([d.path for d in recipe.datasets])
+    evals, _ = load_examples([d.path for d in recipe.eval_datasets]) if recipe.eval_datasets else ([], None)
+    return recipe, train, evals
+
+
+def _default_probe(recipe, train, evals, loaded, steps: int | None = None):
+    """The probe a user would run (the engine's default budget unless `steps`), on one thread."""
+    from tuneahead.probe.engine import run_probe
+
+    return run_probe(recipe, train, evals or None, model=loaded, threads=1, steps=steps)
 
 
 def _run(run_id: str, scenario, files, opts: dict[str, Any]) -> RunRecord:
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_examples
     from tuneahead.models.loading import load_model
-    from tuneahead.probe.engine import run_probe
-    from tuneahead.recipe.load import load_recipe
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    recipe = load_recipe(files.recipe)  # exactly what a user's file says
+    recipe, train, evals = _user_data(files)
     described = describe(recipe=recipe)
-    train, _ = load_examples([d.path for d in recipe.datasets])
-    evals, _ = load_examples([d.path for d in recipe.eval_datasets]) if recipe.eval_datasets else ([], None)
     test, _ = load_examples(files.test)
     timings["describe"] = time.perf_counter() - t0
 
     loaded = load_model(scenario.model, seed=scenario.seed)
     # The probe a user would run (default budget), then a longer one whose prefixes give shorter probes.
     t1 = time.perf_counter()
-    probe = run_probe(recipe, train, evals or None, model=loaded, threads=1)
+    probe = _default_probe(recipe, train, evals, loaded)
     timings["probe"] = time.perf_counter() - t1
-    long_probe = run_probe(recipe, train, evals or None, model=loaded, threads=1,
-                           steps=max(opts["probe_max_steps"], probe.setup.steps_planned))
+    long_steps = max(opts["probe_max_steps"], probe.setup.steps_planned)
+    long_probe = _default_probe(recipe, train, evals, loaded, steps=long_steps)
 
     full = _train_and_score(recipe, train, evals, test, loaded, scenario, opts, curve=True)
     proxy = _proxy_scores(recipe, train, evals, test, scenario, opts)
