@@ -69,6 +69,21 @@ def test_nothing_to_learn_is_no_go() -> None:
     assert j.decision is Decision.NO_GO and "token to learn" in j.why
 
 
+def test_no_whole_answer_is_no_go() -> None:
+    j = judge(0.9, ood=False, diverged=False, no_whole_answer=True, error_findings=["truncation"])
+    assert j.decision is Decision.NO_GO and "whole" in j.why
+
+
+def test_no_whole_answer_needs_an_exact_match_target_and_every_answer_cut() -> None:
+    from tuneahead.gate.run import _no_whole_answer
+
+    assert _no_whole_answer({"answer_cut_share": 1.0}, "exact_match")
+    assert not _no_whole_answer({"answer_cut_share": 0.9}, "exact_match")  # some answers are seen whole
+    assert not _no_whole_answer({"answer_cut_share": 1.0}, "rouge_l")  # partial answers still score
+    assert not _no_whole_answer({"answer_cut_share": math.nan}, "exact_match")
+    assert not _no_whole_answer({}, None)
+
+
 def test_error_findings_rule_out_go_but_not_no_go() -> None:
     j = judge(0.9, ood=False, diverged=False, error_findings=["truncation", "truncation", "learning_rate"])
     assert j.decision is Decision.UNCERTAIN and j.blocked_by == ("truncation", "learning_rate")
@@ -164,8 +179,8 @@ def test_bundled_predictor_loads() -> None:
 # ---------------------------------------------------------------- check end to end (tiny model)
 
 
-def _write_task(folder: Path, n: int = 416, seed: int = 0) -> Path:
-    """A small chat classification task and a tiny-0.2m recipe for it."""
+def _write_task(folder: Path, n: int = 416, seed: int = 0, answer_words: int = 1) -> Path:
+    """A small chat classification task and a tiny-0.2m recipe for it (the label, `answer_words` times)."""
     rng = random.Random(seed)
     words = {"positive": ["great", "lovely", "fine", "happy"], "negative": ["awful", "bad", "sad", "poor"]}
     rows = []
@@ -173,7 +188,7 @@ def _write_task(folder: Path, n: int = 416, seed: int = 0) -> Path:
         label = rng.choice(sorted(words))
         text = " ".join(rng.choice(words[label]) for _ in range(4))
         rows.append({"messages": [{"role": "user", "content": f"Sentiment of: {text} #{i}"},
-                                  {"role": "assistant", "content": label}]})
+                                  {"role": "assistant", "content": " ".join([label] * answer_words)}]})
     (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows[: n - 16]) + "\n")
     (folder / "eval.jsonl").write_text("\n".join(json.dumps(r) for r in rows[n - 16 :]) + "\n")
     recipe = folder / "recipe.yaml"
@@ -232,6 +247,19 @@ def test_uncertain_first_stage_extends_the_probe(tmp_path: Path, bundle_dir: Pat
                    policy=Policy(go_at=1.0, no_go_at=0.0), max_probe_share=0.2)
     assert [s.name for s in capped.stages] == ["short"]
     assert any("max-probe-share" in n for n in capped.notes)
+
+
+def test_every_answer_cut_off_is_no_go(tmp_path: Path, bundle_dir: Path) -> None:
+    from tuneahead.gate import check
+
+    recipe = _write_task(tmp_path, answer_words=8)
+    # Rows are 30-45 tokens, answers about 15: at 34 every answer loses its end, none is lost entirely.
+    recipe.write_text(recipe.read_text().replace("max_seq_length: 64", "max_seq_length: 34"))
+    verdict = check(recipe, target="exact_match>=0.5", predictor=bundle_dir, threads=1)
+    assert verdict.described.descriptors["answer_cut_share"] == 1.0
+    assert verdict.described.descriptors["answer_lost_share"] == 0.0
+    assert verdict.decision is Decision.NO_GO and "whole" in verdict.why
+    assert any(f.code == "truncation" and f.severity == "error" for f in verdict.findings)
 
 
 def test_check_rejects_a_target_for_another_metric(tmp_path: Path, bundle_dir: Path) -> None:

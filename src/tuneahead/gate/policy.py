@@ -4,8 +4,10 @@ GO when P(success) >= `go_at`, NO-GO when it is <= `no_go_at`, UNCERTAIN in betw
 lies outside the predictor's training data, the forecast is extrapolated, so confidence is halved
 (P is pulled half-way towards 0.5) and the verdict is never a bare GO. Two probe outcomes are a NO-GO
 whatever the predictor says: a probe that diverged (NaN or inf loss; the full run uses the same
-learning rate), and one in which no step had a token to learn from (every answer masked or cut off:
-the full run would train on nothing). A finding of severity "error" (answers cut off by max_length,
+learning rate), one in which no step had a token to learn from (every answer masked or cut off:
+the full run would train on nothing), and, for an exact-match target, data in which no training answer
+fits the context window whole (the fine-tune never sees how an answer ends, so it cannot learn to
+produce one; exact match scores only whole answers). A finding of severity "error" (answers cut off by max_length,
 a learning rate far out of range, ...) also rules out a GO: the verdict stays UNCERTAIN until it is
 fixed, whatever P(success) says, since a gate should not wave through a run with a known defect.
 """
@@ -57,6 +59,7 @@ def judge(
     ood: bool,
     diverged: bool,
     nothing_to_learn: bool = False,
+    no_whole_answer: bool = False,
     error_findings: Sequence[str] = (),
     policy: Policy = Policy(),
 ) -> Judgement:
@@ -64,6 +67,8 @@ def judge(
     blocker = (
         "the probe diverged (non-finite loss or gradients)" if diverged
         else "no probe step had a token to learn from (answers masked out or cut off)" if nothing_to_learn
+        else "no training answer fits max_seq_length whole: the fine-tune never learns how an answer ends, "
+        "and exact match scores only whole answers" if no_whole_answer
         else None
     )
     if blocker:

@@ -9,6 +9,7 @@ not extended: a longer probe does not bring a run into the training data.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,8 @@ from tuneahead.gate.target import Target, parse_target
 PathLike = str | Path
 DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
 NOTHING_TO_LEARN = 0.99  # share of probe steps without a loss-bearing token that means "no signal at all"
+WHOLE_ANSWER_MIN = 0.01  # below this share of training answers kept whole, no answer's end is learnt
+WHOLE_ANSWER_METRICS = frozenset({"exact_match", "em"})  # metrics that score an answer only when all of it is right
 
 
 @dataclass
@@ -166,6 +169,7 @@ def check(
     loaded = load_model(rec.base_model)
     static = {**described.descriptors, **recipe_columns(rec.model_dump(mode="json"))}
     recipe_reasons = outside_space(rec.model_dump(mode="json"), bundle.info.get("recipe_space"))
+    no_whole_answer = _no_whole_answer(described.descriptors, goal.metric or bundle.metric)
 
     stages: list[StageResult] = []
     check_flops = 0.0
@@ -198,7 +202,8 @@ def check(
         empty = result.features.get("probe_empty_step_share", 0.0)
         errors = [f.code for f in (*described.findings, *result.findings) if f.severity == "error"]
         judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
-                          nothing_to_learn=empty >= NOTHING_TO_LEARN, error_findings=errors, policy=policy)
+                          nothing_to_learn=empty >= NOTHING_TO_LEARN, no_whole_answer=no_whole_answer,
+                          error_findings=errors, policy=policy)
         stages.append(StageResult(
             stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
             forecast.metric, forecast.interval, forecast.p_success, judgement.decision.value,
@@ -211,6 +216,12 @@ def check(
     if skipped and verdict.decision is Decision.UNCERTAIN and adaptive:
         verdict.notes.append(skipped)
     return verdict
+
+
+def _no_whole_answer(descriptors: dict[str, float], metric: str | None) -> bool:
+    """True when the target scores whole answers and (nearly) every training answer is cut by max_seq_length."""
+    cut = descriptors.get("answer_cut_share", math.nan)
+    return (metric or "").lower() in WHOLE_ANSWER_METRICS and math.isfinite(cut) and 1.0 - cut < WHOLE_ANSWER_MIN
 
 
 def _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, price, say):
