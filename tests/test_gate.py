@@ -213,9 +213,14 @@ def test_check_end_to_end(tmp_path: Path, bundle_dir: Path) -> None:
     assert 0.0 <= verdict.p_success <= 1.0
     lo, hi = verdict.interval
     assert lo <= verdict.forecast <= hi
-    # The SHAP contributions add up to the forecast (before clipping to [0, 1]).
+    # The SHAP contributions add up to what they explain: the success model's log-odds, or the
+    # forecast (before clipping to [0, 1]).
     total = verdict.base_value + sum(verdict.contributions.values())
-    assert total == pytest.approx(verdict.forecast, abs=1e-6) or not 0 < verdict.forecast < 1
+    if verdict.explains == "p_success":
+        p_raw = verdict.p_raw
+        assert p_raw is not None and total == pytest.approx(math.log(p_raw / (1 - p_raw)), abs=1e-6)
+    else:
+        assert total == pytest.approx(verdict.forecast, abs=1e-6) or not 0 < verdict.forecast < 1
     assert verdict.stages[0].name == "short" and verdict.stages[0].steps >= 20
     assert verdict.check_flops > 0 and verdict.cost.full_flops > verdict.check_flops
     assert "probe" in seen and "stage" in seen

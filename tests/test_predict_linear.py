@@ -45,3 +45,26 @@ def test_the_penalty_is_chosen_on_the_given_folds(data) -> None:
     oof, c, report = cross_fit_linear(X, y, folds, {})
     assert c in {r["C"] for r in report} and c == min(report, key=lambda r: r["oof_loss"])["C"]
     assert np.all(np.isfinite(oof)) and np.mean((oof > 0.5) == y) > 0.7
+
+
+def test_contributions_sum_to_the_log_odds(data) -> None:
+    X, y = data
+    model = LinearClassifier(C=0.3).fit(X, y)
+    holes = X[:20].copy()
+    holes[:3, 1] = np.nan  # an imputed value contributes as the median would
+    c = model.contributions(holes)
+    p = model.predict_p(holes)
+    np.testing.assert_allclose(c.sum(axis=1), np.log(p / (1 - p)), atol=1e-9)
+    # At the training mean every contribution is zero and the log-odds are the intercept.
+    assert np.allclose(model.contributions(model.means[None, :])[0, :-1], 0.0)
+
+
+def test_values_beyond_the_training_range_are_clipped(data) -> None:
+    X, y = data
+    model = LinearClassifier(C=0.3).fit(X, y)
+    far = X[:1].copy()
+    far[0, 0] = 1e14  # a diverging probe's gradient norm, say
+    edge = far.copy()
+    edge[0, 0] = X[:, 0].max()
+    np.testing.assert_allclose(model.contributions(far), model.contributions(edge))
+    assert np.all(np.isfinite(model.contributions(far)))

@@ -261,3 +261,27 @@ def test_a_higher_bar_never_makes_success_likelier(method: str) -> None:
     P = np.array([[f.p_success for f in p.predict(rows, threshold=float(t), explain=False)] for t in grid]).T
     assert np.all(np.diff(P, axis=1) <= 1e-12)
     assert np.all(P[:, 0] > P[:, -1])
+
+
+@pytest.mark.parametrize("method", ["classifier", "linear"])
+def test_p_success_is_explained_in_log_odds(train: pd.DataFrame, fresh: pd.DataFrame, method: str) -> None:
+    # The verdict follows P(success), so its reasons must explain P(success), not the metric forecast.
+    p = Predictor(p_method=method, n_estimators=60).fit(train, "final_metric", threshold="target", group_col="family")  # type: ignore[arg-type]
+    for f in p.predict(fresh.head(20)):
+        assert f.p_raw is not None and 0 < f.p_raw < 1
+        logit = np.log(f.p_raw / (1 - f.p_raw))
+        assert f.p_base_value + sum(f.p_contributions.values()) == pytest.approx(logit, abs=1e-6)
+        assert set(f.p_contributions) == {*p.feature_names, "target"}  # the bar is an input, so it is explained
+        assert f.p_reasons and all("odds \u00d7" in r.text for r in f.p_reasons)
+    # The informative features lead the explanation, as they do for the forecast.
+    mean_abs: dict[str, float] = {}
+    for f in p.predict(fresh):
+        for name, c in f.p_contributions.items():
+            mean_abs[name] = mean_abs.get(name, 0.0) + abs(c)
+    assert set(INFORMATIVE) & set(sorted(mean_abs, key=lambda k: -mean_abs[k])[:5])
+
+
+def test_conformal_p_success_falls_back_to_the_forecast_explanation(train: pd.DataFrame, fresh: pd.DataFrame) -> None:
+    p = Predictor(p_method="conformal", n_estimators=60).fit(train, "final_metric", threshold="target")
+    f = p.predict(fresh.head(1))[0]
+    assert f.p_success is not None and not f.p_contributions and f.reasons

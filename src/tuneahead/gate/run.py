@@ -54,14 +54,19 @@ class Verdict:
     decision: Decision
     p_success: float  # calibrated, after the out-of-distribution adjustment
     p_model: float  # the predictor's own P(success)
+    p_raw: float | None  # the success model's P before calibration (what `contributions` explain, in log-odds)
     target: Target
     forecast: float  # forecast of the final metric
     interval: tuple[float, float]
     coverage: float
     why: str  # the rule that decided, in words
+    # What decides the verdict is explained: P(success) when a trained success model gave it (SHAP
+    # values in log-odds), else the metric forecast (SHAP values in units of the metric).
+    explains: str  # "p_success" or "forecast"
     reasons: list[Any]  # predict.explain.Reason, strongest first
     contributions: dict[str, float]
     base_value: float
+    forecast_reasons: list[Any]  # the metric forecast's own reasons (the same as `reasons` when it is explained)
     ood: bool
     ood_reasons: list[str]
     findings: list[Any]  # data.findings.Finding: static and probe findings, most severe first
@@ -88,12 +93,16 @@ class Verdict:
             "decision": self.decision.value,
             "p_success": self.p_success,
             "p_success_model": self.p_model,
+            "p_success_raw": self.p_raw,
             "target": {"metric": self.target.metric, "value": self.target.value},
             "forecast": {"metric": self.forecast, "interval": list(self.interval), "coverage": self.coverage},
             "why": self.why,
+            "explains": {"p_success": "P(success), in log-odds before calibration",
+                         "forecast": "the metric forecast"}[self.explains],
             "reasons": [r.to_dict() for r in self.reasons],
             "contributions": self.contributions,
             "base_value": self.base_value,
+            "forecast_reasons": [r.to_dict() for r in self.forecast_reasons],
             "out_of_distribution": {"flag": self.ood, "reasons": self.ood_reasons},
             "findings": [f.to_dict() for f in self.findings],
             "cost": {
@@ -246,6 +255,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         )
     if len(stages) > 1:
         notes.append(f"The first probe was inconclusive; it was extended to {stages[-1].steps} steps.")
+    explain_p = bool(forecast.p_contributions)
     if result.cost.full_flops and check_flops >= 0.5 * result.cost.full_flops:
         notes.append(
             f"The full run is short: this check cost {check_flops / result.cost.full_flops:.0%} of it. "
@@ -255,14 +265,17 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         decision=judgement.decision,
         p_success=judgement.p_success,
         p_model=judgement.p_model,
+        p_raw=forecast.p_raw,
         target=goal,
         forecast=forecast.metric,
         interval=forecast.interval,
         coverage=forecast.coverage,
         why=judgement.why,
-        reasons=_name_findings(forecast.reasons, described.findings),
-        contributions=forecast.contributions,
-        base_value=forecast.base_value,
+        explains="p_success" if explain_p else "forecast",
+        reasons=_name_findings(forecast.p_reasons if explain_p else forecast.reasons, described.findings),
+        contributions=forecast.p_contributions if explain_p else forecast.contributions,
+        base_value=forecast.p_base_value if explain_p else forecast.base_value,
+        forecast_reasons=_name_findings(forecast.reasons, described.findings),
         ood=forecast.ood,
         ood_reasons=list(forecast.ood_reasons),
         findings=findings,

@@ -1,9 +1,11 @@
-"""Plain-language reasons from exact TreeSHAP contributions.
+"""Plain-language reasons from exact SHAP contributions.
 
 LightGBM's `pred_contrib=True` gives, per run, one contribution per feature plus the base value
-(the average forecast); they add up exactly to the forecast. We group the contributions by the
-feature catalogue's group (e.g. all truncation features together), and describe each group by its
-strongest feature, its value in the feature's unit, and the group's total push on the forecast.
+(the average forecast); they add up exactly to the forecast. The same holds for the success models'
+log-odds (TreeSHAP of the classifier's raw score, or w_j * standardised x_j for the linear one). We
+group the contributions by the feature catalogue's group (e.g. all truncation features together), and
+describe each group by its strongest feature, its value in the feature's unit, and the group's total
+push: in units of the metric for the forecast, as an odds factor for P(success).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,9 +52,17 @@ def format_value(value: float, unit: str) -> str:
 _COUNTED = frozenset({"count", "steps", "tokens", "examples", "params", "sequences", "epochs", "rank"})
 
 
-def format_contribution(c: float) -> str:
+ContributionUnit = Literal["metric", "log-odds"]
+
+
+def format_contribution(c: float, unit: ContributionUnit = "metric") -> str:
+    """A push on the forecast (+0.12) or, for log-odds, the factor it puts on the odds of success (odds ×1.6)."""
+    if unit == "log-odds":
+        factor = math.exp(c)
+        return f"odds \u00d7{factor:.2g}" if factor < 10 else f"odds \u00d7{factor:.0f}"
     sign = "+" if c >= 0 else "\u2212"
     return f"{sign}{abs(c):.2g}" if abs(c) < 0.01 else f"{sign}{abs(c):.2f}"
+
 
 
 def reasons(
@@ -62,8 +72,11 @@ def reasons(
     *,
     top: int = 5,
     min_share: float = 0.02,
+    unit: ContributionUnit = "metric",
 ) -> list[Reason]:
-    """The `top` groups by |total contribution|, dropping groups below `min_share` of the total movement."""
+    """The `top` groups by |total contribution|, dropping groups below `min_share` of the total movement.
+
+    `unit`: what the contributions are in, "metric" (the forecast) or "log-odds" (P(success))."""
     groups: dict[str, list[int]] = {}
     for j, info in enumerate(infos):
         groups.setdefault(_group_label(info), []).append(j)
@@ -80,7 +93,7 @@ def reasons(
         if others:
             phrase += f" (with {', '.join(others[:3])}{' …' if len(others) > 3 else ''})"
         out.append(
-            Reason(group, c, tuple(infos[j].name for j in order), f"{phrase} \u2192 {format_contribution(c)}")
+            Reason(group, c, tuple(infos[j].name for j in order), f"{phrase} \u2192 {format_contribution(c, unit)}")
         )
     out.sort(key=lambda r: -abs(r.contribution))
     return out[:top]

@@ -9,8 +9,11 @@ Sign constraints keep known directions: with the bar as an input, its coefficien
 zero, so a higher bar never raises P(success). scikit-learn's LogisticRegression has no bounds on
 coefficients, so the penalised log loss is minimised with SciPy's L-BFGS-B, which has.
 
-Missing values are imputed with the training median; all parameters are plain numbers and are saved
-as JSON (no pickle).
+Missing values are imputed with the training median, and values are clipped to the range seen in
+training: a line fitted on runs whose gradient norms stayed below 100 says nothing about a run at 1e14
+(a diverging probe), and unclipped it would put every other reason out of sight. The predictor's
+out-of-distribution check reports such values. All parameters are plain numbers and are saved as JSON
+(no pickle).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class LinearClassifier:
     C: float = 0.1
     signs: Mapping[int, int] = field(default_factory=dict)
     medians: np.ndarray | None = None
+    lows: np.ndarray | None = None  # training range per column (None: a model saved before clipping)
+    highs: np.ndarray | None = None
     means: np.ndarray | None = None
     scales: np.ndarray | None = None
     coef: np.ndarray | None = None
@@ -46,6 +51,7 @@ class LinearClassifier:
         if observed.any():
             self.medians[observed] = np.nanmedian(finite[:, observed], axis=0)
         Z = self._impute(X)
+        self.lows, self.highs = Z.min(axis=0), Z.max(axis=0)
         self.means = Z.mean(axis=0)
         sd = Z.std(axis=0)
         self.scales = np.where(sd > 0, sd, 1.0)
@@ -68,8 +74,10 @@ class LinearClassifier:
         return self
 
     def _impute(self, X: np.ndarray) -> np.ndarray:
+        """Missing (and non-finite) values -> the training median; others clipped to the training range."""
         assert self.medians is not None
-        return np.where(np.isfinite(X), X, self.medians)
+        Z = np.where(np.isfinite(X), X, self.medians)
+        return Z if self.lows is None or self.highs is None else np.clip(Z, self.lows, self.highs)
 
     def predict_p(self, X: np.ndarray) -> np.ndarray:
         from scipy.special import expit
@@ -78,6 +86,14 @@ class LinearClassifier:
             raise RuntimeError("LinearClassifier used before fit")
         return expit(((self._impute(X) - self.means) / self.scales) @ self.coef + self.intercept)
 
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Exact SHAP values of the log-odds: w_j * standardised x_j, and the intercept (the log-odds at the
+        training mean) as the last column. Each row sums to logit(predict_p)."""
+        if self.coef is None or self.means is None or self.scales is None:
+            raise RuntimeError("LinearClassifier used before fit")
+        parts = (self._impute(X) - self.means) / self.scales * self.coef
+        return np.column_stack([parts, np.full(len(X), self.intercept)])
+
     def to_dict(self) -> dict[str, Any]:
         assert self.coef is not None and self.medians is not None and self.means is not None
         assert self.scales is not None
@@ -85,6 +101,8 @@ class LinearClassifier:
             "C": self.C,
             "signs": {str(j): s for j, s in self.signs.items()},
             "medians": self.medians.tolist(),
+            "lows": None if self.lows is None else self.lows.tolist(),
+            "highs": None if self.highs is None else self.highs.tolist(),
             "means": self.means.tolist(),
             "scales": self.scales.tolist(),
             "coef": self.coef.tolist(),
@@ -97,6 +115,8 @@ class LinearClassifier:
             C=float(d["C"]),
             signs={int(j): int(s) for j, s in d.get("signs", {}).items()},
             medians=np.asarray(d["medians"], dtype=float),
+            lows=None if d.get("lows") is None else np.asarray(d["lows"], dtype=float),
+            highs=None if d.get("highs") is None else np.asarray(d["highs"], dtype=float),
             means=np.asarray(d["means"], dtype=float),
             scales=np.asarray(d["scales"], dtype=float),
             coef=np.asarray(d["coef"], dtype=float),

@@ -76,6 +76,11 @@ class Forecast:
 
     `base_value + sum(contributions.values())` equals `metric` (before clipping to the metric's bounds,
     which only matters when the model overshoots them). Contributions are in units of the target metric.
+
+    When a trained success model (LightGBM or linear) gave P(success), `p_contributions` explain it:
+    exact SHAP values in log-odds, with `p_base_value + sum(p_contributions.values()) == logit(p_raw)`,
+    where `p_raw` is the model's probability before calibration (calibration is monotone, so it keeps
+    every reason's direction). They include the bar itself when the model takes it as an input.
     """
 
     metric: float
@@ -89,6 +94,10 @@ class Forecast:
     base_value: float
     contributions: dict[str, float] = field(default_factory=dict)
     reasons: tuple[Reason, ...] = ()
+    p_raw: float | None = None
+    p_base_value: float = math.nan
+    p_contributions: dict[str, float] = field(default_factory=dict)
+    p_reasons: tuple[Reason, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +112,10 @@ class Forecast:
             "base_value": self.base_value,
             "contributions": self.contributions,
             "reasons": [r.to_dict() for r in self.reasons],
+            "p_success_explanation": None if not self.p_contributions else {
+                "unit": "log-odds", "p_raw": self.p_raw, "base_value": self.p_base_value,
+                "contributions": self.p_contributions, "reasons": [r.to_dict() for r in self.p_reasons],
+            },
         }
 
 
@@ -376,11 +389,21 @@ class Predictor:
             contrib: dict[str, float] = {}
             why: tuple[Reason, ...] = ()
             base = math.nan
+            p_contrib: dict[str, float] = {}
+            p_why: tuple[Reason, ...] = ()
+            p_base = math.nan
             if explain:
                 row_c = out["contributions"][i]
                 contrib = {n: float(c) for n, c in zip(schema.names, row_c[:-1], strict=True)}
                 base = float(row_c[-1])
                 why = tuple(reasons(self._infos, X[i], row_c[:-1], top=top_reasons))
+                row_p = out["p_contributions"][i]
+                if np.isfinite(row_p[-1]):
+                    infos, values = self._success_inputs(X[i], t)
+                    p_contrib = {info.name: float(c) for info, c in zip(infos, row_p[:-1], strict=True)}
+                    p_base = float(row_p[-1])
+                    p_why = tuple(reasons(infos, values, row_p[:-1], top=top_reasons, unit="log-odds"))
+            p_raw = out["p_raw"][i]
             forecasts.append(
                 Forecast(
                     metric=float(out["metric"][i]),
@@ -394,6 +417,10 @@ class Predictor:
                     base_value=base,
                     contributions=contrib,
                     reasons=why,
+                    p_raw=float(p_raw) if np.isfinite(p_raw) else None,
+                    p_base_value=p_base,
+                    p_contributions=p_contrib,
+                    p_reasons=p_why,
                 )
             )
         return forecasts
@@ -407,7 +434,11 @@ class Predictor:
         strict: bool = True,
         contributions: bool = False,
     ) -> dict[str, Any]:
-        """Vectorised forecasts: metric, lo, hi, p_success (NaN without a threshold), threshold, p_method."""
+        """Vectorised forecasts: metric, lo, hi, p_success (NaN without a threshold), threshold, p_method, p_raw.
+
+        contributions=True adds the metric's SHAP values ("contributions") and those of the success model's
+        log-odds ("p_contributions", NaN rows where no trained success model answered).
+        """
         schema = self._require_fitted()
         assert self.regressor is not None and self.residuals is not None
         table = to_frame(rows)
@@ -419,13 +450,14 @@ class Predictor:
         if self.bounds is not None:
             metric, lo, hi = (np.clip(a, *self.bounds) for a in (raw, lo, hi))
         t = self._predict_thresholds(table, threshold)
-        p, methods = self._p_success(X, raw, t)
+        p, p_raw, methods = self._p_success(X, raw, t)
         result: dict[str, Any] = {
-            "X": X, "metric": metric, "lo": lo, "hi": hi, "p_success": p, "threshold": t,
+            "X": X, "metric": metric, "lo": lo, "hi": hi, "p_success": p, "p_raw": p_raw, "threshold": t,
             "p_method": methods, "coverage": cov,
         }
         if contributions:
             result["contributions"] = np.asarray(self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS))
+            result["p_contributions"] = self._success_contributions(X, t)
         return result
 
     def _predict_thresholds(self, table: pd.DataFrame, threshold: float | Sequence[float] | None) -> np.ndarray:
@@ -440,35 +472,65 @@ class Predictor:
             t = np.full(n, np.nan)
         return t
 
-    def _p_success(self, X: np.ndarray, raw: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    def _p_success(
+        self, X: np.ndarray, raw: np.ndarray, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        """(calibrated P, the source's P before calibration, method) per row; NaN without a threshold."""
         assert self.residuals is not None
         n = len(raw)
-        p = np.full(n, np.nan)
+        p, p_raw = np.full(n, np.nan), np.full(n, np.nan)
         methods: list[str | None] = [None] * n
-        has_t = np.isfinite(t)
-        if not has_t.any():
-            return p, methods
-        use_clf = np.zeros(n, dtype=bool)
+        use_clf = self._model_answers(t)
         model = self._success_model()
-        if model is not None:
-            if self.classifier_uses_threshold:
-                use_clf = has_t
-            elif self.classifier_threshold is not None:
-                # A fixed-threshold classifier only answers for that threshold.
-                use_clf = has_t & np.isclose(t, self.classifier_threshold)
         if use_clf.any() and model is not None:
             Xc = _with_threshold(X[use_clf], t[use_clf]) if self.classifier_uses_threshold else X[use_clf]
             cal = self.calibrators.get(str(self.p_method), Calibrator())
-            p[use_clf] = cal(model(Xc))
+            p_raw[use_clf] = model(Xc)
+            p[use_clf] = cal(p_raw[use_clf])
             for i in np.flatnonzero(use_clf):
                 methods[i] = f"{self.p_method}+{cal.kind}"
-        conf = has_t & ~use_clf
+        conf = np.isfinite(t) & ~use_clf
         if conf.any():
             cal = self.calibrators.get("conformal", Calibrator())
-            p[conf] = cal(self.residuals.p_at_least(raw[conf], t[conf]))
+            p_raw[conf] = self.residuals.p_at_least(raw[conf], t[conf])
+            p[conf] = cal(p_raw[conf])
             for i in np.flatnonzero(conf):
                 methods[i] = f"conformal+{cal.kind}"
-        return p, methods
+        return p, p_raw, methods
+
+    def _model_answers(self, t: np.ndarray) -> np.ndarray:
+        """Rows whose P(success) comes from the trained success model (not the conformal fallback)."""
+        has_t = np.isfinite(t)
+        if self._success_model() is None:
+            return np.zeros(len(t), dtype=bool)
+        if self.classifier_uses_threshold:
+            return has_t
+        if self.classifier_threshold is not None:
+            return has_t & np.isclose(t, self.classifier_threshold)  # a fixed-threshold model knows one bar
+        return np.zeros(len(t), dtype=bool)
+
+    def _success_contributions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """SHAP values of the success model's log-odds: (n, inputs + 1), last column the base; NaN rows where
+        P(success) came from the conformal fallback. Linear: w_j (x_j - mean_j) / sd_j, exact for a linear
+        model; LightGBM: TreeSHAP of the raw score."""
+        n_inputs = X.shape[1] + (1 if self.classifier_uses_threshold else 0)
+        out = np.full((len(X), n_inputs + 1), np.nan)
+        rows = self._model_answers(t)
+        if not rows.any():
+            return out
+        Xc = _with_threshold(X[rows], t[rows]) if self.classifier_uses_threshold else X[rows]
+        if self.p_method == "linear" and self.linear is not None:
+            out[rows] = self.linear.contributions(Xc)
+        elif self.p_method == "classifier" and self.classifier is not None:
+            out[rows] = np.asarray(self.classifier.predict(Xc, pred_contrib=True, **PREDICT_PARAMS))
+        return out
+
+    def _success_inputs(self, x: np.ndarray, t: float) -> tuple[list[FeatureInfo], np.ndarray]:
+        """The success model's inputs for one row: the features, and the bar when it is an input."""
+        if not self.classifier_uses_threshold:
+            return self._infos, x
+        bar = FeatureInfo(self.threshold_col or "target", "recipe", "target", "", "the bar the final metric must reach")
+        return [*self._infos, bar], np.append(x, t)
 
     def _success_model(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """The chosen trained model of success (LightGBM or linear) as X -> raw P, or None (conformal)."""

@@ -72,13 +72,19 @@ def render_check_html(verdict: Verdict) -> str:
         parts.append(f"<details><summary>Outside the training data ({len(v.ood_reasons)})</summary><ul>{items}</ul></details>")
 
     parts.append("<h2>Why</h2>")
+    of_p = v.explains == "p_success"
     if v.reasons:
         rows = "".join(
             f"<tr><td>{e(r.text)}</td><td>{r.contribution:+.3f}</td></tr>" for r in v.reasons[:8]
         )
-        parts.append(f"<table><tr><th>reason</th><th>push on forecast</th></tr>{rows}</table>")
-    parts.append(f"<figure>{_waterfall_svg(v)}<figcaption class='muted small'>SHAP waterfall: from the average "
-                 "run to this forecast, feature by feature.</figcaption></figure>")
+        push = "push on the log-odds of success" if of_p else "push on the forecast"
+        parts.append(f"<table><tr><th>reason</th><th>{push}</th></tr>{rows}</table>")
+    caption = (
+        "SHAP waterfall of P(success), in log-odds before calibration: from the average run's to this run's, "
+        "feature by feature." if of_p else
+        "SHAP waterfall: from the average run to this forecast, feature by feature."
+    )
+    parts.append(f"<figure>{_waterfall_svg(v)}<figcaption class='muted small'>{caption}</figcaption></figure>")
 
     parts.append("<h2>Probe</h2>")
     stages = "".join(

@@ -37,9 +37,11 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
         console.print(f"  [dim]outside training data: {escape(reason)}[/]")
 
     if v.reasons:
-        table = Table(title="Why (SHAP, strongest first)", header_style="bold")
+        of_p = v.explains == "p_success"
+        title = "Why: what moves P(success) (SHAP, strongest first)" if of_p else "Why (SHAP, strongest first)"
+        table = Table(title=title, header_style="bold")
         table.add_column("reason")
-        table.add_column("push", justify="right")
+        table.add_column("log-odds" if of_p else "push", justify="right")
         for r in v.reasons[:top]:
             style = "green" if r.contribution > 0 else "red"
             table.add_row(escape(r.text), f"[{style}]{r.contribution:+.3f}[/]")
