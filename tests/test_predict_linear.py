@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
-from tuneahead.predict.linear import LinearClassifier, cross_fit_linear
+from tuneahead.predict.linear import WINSOR_SD, LinearClassifier, cross_fit_linear
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,11 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 def test_without_bounds_it_is_penalised_logistic_regression(data) -> None:
     X, y = data
     ours = LinearClassifier(C=0.1).fit(X, y)
-    ref = LogisticRegression(C=0.1, max_iter=5000).fit(StandardScaler().fit_transform(X), y)
+    # On the winsorised inputs (a few values beyond 3 sd are clipped), it is scikit-learn's answer.
+    clipped = np.clip(X, X.mean(axis=0) - WINSOR_SD * X.std(axis=0), X.mean(axis=0) + WINSOR_SD * X.std(axis=0))
+    assert (clipped != X).any()
+    scaled = (clipped - clipped.mean(axis=0)) / X.std(axis=0)  # the spread before clipping
+    ref = LogisticRegression(C=0.1, max_iter=5000).fit(scaled, y)
     np.testing.assert_allclose(ours.coef, ref.coef_[0], atol=1e-4)
     assert ours.intercept == pytest.approx(ref.intercept_[0], abs=1e-4)
 
@@ -65,6 +68,20 @@ def test_values_beyond_the_training_range_are_clipped(data) -> None:
     far = X[:1].copy()
     far[0, 0] = 1e14  # a diverging probe's gradient norm, say
     edge = far.copy()
-    edge[0, 0] = X[:, 0].max()
+    edge[0, 0] = min(X[:, 0].max(), X[:, 0].mean() + WINSOR_SD * X[:, 0].std())
     np.testing.assert_allclose(model.contributions(far), model.contributions(edge))
     assert np.all(np.isfinite(model.contributions(far)))
+
+
+def test_a_feature_almost_always_zero_cannot_swing_p_alone() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    X[:, 1] = 0.0
+    X[:2, 1] = 0.001  # two runs out of 300, say with a few near-duplicates
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(float)
+    y[:2] = 1.0
+    model = LinearClassifier(C=0.3).fit(X, y)
+    new_run = np.array([[0.0, 0.0074]])  # seven times the largest value seen
+    # Both such runs succeeded, so the feature does push P up, but by less than a factor 4 on the odds
+    # (unclipped: log-odds 3.1, a factor 21).
+    assert 0 < model.contributions(new_run)[0, 1] < np.log(4.0)
