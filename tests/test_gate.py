@@ -410,7 +410,7 @@ def test_a_finding_count_reason_names_the_findings() -> None:
 
     findings = [Finding("truncation", "error", "t", "e", "f"), Finding("duplicates", "warning", "t", "e", "f")]
     counted = Reason("findings", -0.2, ("findings_errors", "findings_warnings"),
-                     "pitfall findings of severity error raised by the data and recipe checks: 1 \u2192 \u22120.20")
-    other = Reason("size", 0.1, ("n_examples",), "training examples: 400 \u2192 +0.10")
+                     "pitfall findings of severity error raised by the data and recipe checks: 1", "\u22120.20")
+    other = Reason("size", 0.1, ("n_examples",), "training examples: 400", "+0.10")
     named = _name_findings([counted, other], findings)
     assert named[0].text.endswith(": 1 (truncation) \u2192 \u22120.20") and named[1] == other

@@ -301,9 +301,8 @@ def _name_findings(reasons: Sequence[Any], findings: Sequence[Any]) -> list[Any]
     for r in reasons:
         severity = FINDING_COUNT_FEATURES.get(r.features[0]) if r.features else None
         codes = sorted({f.code for f in findings if f.severity == severity})
-        if codes and " \u2192 " in r.text:
-            head, tail = r.text.rsplit(" \u2192 ", 1)
-            r = replace(r, text=f"{head} ({', '.join(codes)}) \u2192 {tail}")
+        if codes:
+            r = replace(r, phrase=f"{r.phrase} ({', '.join(codes)})")
         out.append(r)
     return out
 

@@ -22,15 +22,24 @@ from tuneahead.evaluate.runs import FeatureInfo
 
 @dataclass(frozen=True)
 class Reason:
-    """One group of features and how far it moves the forecast (in units of the target metric)."""
+    """One group of features and how far it moves what is explained (the forecast, or P(success)'s log-odds).
+
+    `phrase` says what the run has ("answers cut off: 100 %"), `effect` what that does ("odds ×0.48").
+    """
 
     group: str
     contribution: float
     features: tuple[str, ...]
-    text: str
+    phrase: str
+    effect: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.phrase} \u2192 {self.effect}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "contribution": self.contribution, "features": list(self.features), "text": self.text}
+        return {"group": self.group, "contribution": self.contribution, "features": list(self.features),
+                "text": self.text}
 
 
 def format_value(value: float, unit: str) -> str:
@@ -93,7 +102,7 @@ def reasons(
         if others:
             phrase += f" (with {', '.join(others[:3])}{' …' if len(others) > 3 else ''})"
         out.append(
-            Reason(group, c, tuple(infos[j].name for j in order), f"{phrase} \u2192 {format_contribution(c, unit)}")
+            Reason(group, c, tuple(infos[j].name for j in order), phrase, format_contribution(c, unit))
         )
     out.sort(key=lambda r: -abs(r.contribution))
     return out[:top]
