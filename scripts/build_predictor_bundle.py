@@ -21,14 +21,17 @@ def main() -> int:
     parser.add_argument("--runs", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--name", default=None, help="corpus name for the bundle's description")
-    parser.add_argument("--store", type=Path, default=None,
-                        help="the run store behind the export (default: runs.db next to it), for the recipe space")
+    parser.add_argument("--store", type=Path, action="append", default=None,
+                        help="the run store behind the export, for the recipe space (default: runs.db next to "
+                             "it); repeat it for a pooled export (scripts/pool_exports.py)")
     args = parser.parse_args()
 
     import pandas as pd
 
     from tuneahead.gate.bundle import write_bundle
+    from tuneahead.gate.recipe_space import recipe_space
     from tuneahead.predict.predictor import Predictor
+    from tuneahead.store.sqlite import RunStore
 
     runs = pd.read_parquet(args.runs)
     long_path = args.runs.with_name(args.runs.stem + ".probe_long.parquet")
@@ -39,6 +42,22 @@ def main() -> int:
         sys.exit(f"{long_path}: missing probe features {missing[:5]}")
     runs_long = runs.drop(columns=probe_cols).merge(long[["run_id", *probe_cols]], on="run_id", how="inner")
     factor = float(long["long_probe_steps"].median() / runs["probe_steps"].median())
+
+    store_paths = args.store or [args.runs.with_name("runs.db")]
+    space = None
+    wanted = set(runs["run_id"])
+    recipes = []
+    for store_path in store_paths:
+        if not store_path.is_file():
+            if args.store:  # named by the user: say so; the default one may simply not be there
+                sys.exit(f"{store_path}: run store not found")
+            continue
+        with RunStore(store_path) as store:
+            recipes += [r.recipe for r in store.iter_runs() if r.run_id in wanted]
+    if recipes:
+        if len(recipes) < len(wanted):
+            sys.exit(f"the stores hold the recipes of {len(recipes)} of the {len(wanted)} runs: pass every --store")
+        space = recipe_space(recipes)
 
     stages = []
     for name, table in (("short", runs), ("long", runs_long)):
@@ -51,16 +70,6 @@ def main() -> int:
               f"P(success) by {ps.get('chosen')}: AUROC {chosen.get('auroc', float('nan')):.3f}, "
               f"Brier {chosen.get('brier_calibrated', float('nan')):.3f}")
         stages.append((name, 1.0 if name == "short" else round(factor, 2), predictor))
-
-    from tuneahead.gate.recipe_space import recipe_space
-    from tuneahead.store.sqlite import RunStore
-
-    store_path = args.store or args.runs.with_name("runs.db")
-    space = None
-    if store_path.is_file():
-        wanted = set(runs["run_id"])
-        with RunStore(store_path) as store:
-            space = recipe_space(r.recipe for r in store.iter_runs() if r.run_id in wanted)
 
     families = sorted(runs["family"].dropna().unique())
     models = sorted(runs["model"].dropna().unique())
