@@ -76,6 +76,10 @@ def test_compute_metrics_on_a_small_case() -> None:
     assert m["undecided_share"] == pytest.approx(0.25)
     assert m["savings"] == pytest.approx(1 - (4 + 20) / 40)
     assert m["brier"] == pytest.approx(np.mean([0.01, 0.04, 0.49]))
+    # Verdicts at 0.3 / 0.7: run 1 GO (a success), runs 2 and 3 NO-GO (a failure and a success), run 4
+    # without a P is UNCERTAIN.
+    assert (m["go_share"], m["no_go_share"], m["uncertain_share"]) == pytest.approx((0.25, 0.5, 0.25))
+    assert m["go_precision"] == pytest.approx(1.0) and m["no_go_precision"] == pytest.approx(0.5)
 
 
 def test_default_tolerance_follows_the_scale() -> None:

@@ -150,7 +150,10 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
     )
     forecast = (("rmse", "RMSE", "num"), ("within_tol", f"±{result.tolerance:g}", "pct"),
                 ("interval_coverage", "interval coverage", "pct"), ("interval_width", "width", "num"))
-    for title, columns in (("gate", gate), ("forecast of the final metric", forecast)):
+    verdicts = (("go_share", "GO", "pct"), ("go_precision", "GO→succ.", "pct"), ("no_go_share", "NO-GO", "pct"),
+                ("no_go_precision", "NO-GO→fail", "pct"), ("uncertain_share", "UNCERTAIN", "pct"))
+    for title, columns in (("gate", gate), ("verdicts at P(success) >= 0.7 / <= 0.3", verdicts),
+                           ("forecast of the final metric", forecast)):
         table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", pad_edge=False,
                       collapse_padding=True)
         table.add_column("method", no_wrap=True)

@@ -29,7 +29,14 @@ METRIC_NAMES: tuple[str, ...] = (
     "savings_of_oracle",
     "successes_lost",
     "undecided_share",
+    "go_share",
+    "go_precision",
+    "no_go_share",
+    "no_go_precision",
+    "uncertain_share",
 )
+# The gate's default verdict thresholds (gate.policy.Policy): GO at P >= 0.7, NO-GO at P <= 0.3.
+VERDICT_THRESHOLDS: tuple[float, float] = (0.3, 0.7)
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,14 @@ def compute_metrics(
     *,
     tolerance: float,
     decision_threshold: float = 0.5,
+    verdict_thresholds: tuple[float, float] = VERDICT_THRESHOLDS,
 ) -> dict[str, float]:
-    """All metrics of one method on one set of runs (arrays aligned by run)."""
+    """All metrics of one method on one set of runs (arrays aligned by run).
+
+    Besides the let-through decision at `decision_threshold`, the three-way verdict a gate gives at
+    `verdict_thresholds` (NO-GO at P <= low, GO at P >= high, UNCERTAIN between or without a P): how
+    often each verdict is given, and how often a GO was followed by success and a NO-GO by failure.
+    """
     success = success.astype(bool)
     p = out.p_success
     decided = np.isfinite(p)
@@ -107,6 +120,12 @@ def compute_metrics(
     m["interval_width"] = float(np.mean(out.hi[has_iv] - out.lo[has_iv])) if has_iv.any() else float("nan")
     m.update(savings(cost_full, out.decide_cost, let_through, success, cost_is_prefix=out.cost_is_prefix))
     m["undecided_share"] = float(np.mean(~decided))
+    low, high = verdict_thresholds
+    go, no_go = decided & (p >= high), decided & (p <= low)
+    m["go_share"], m["no_go_share"] = float(np.mean(go)), float(np.mean(no_go))
+    m["uncertain_share"] = 1.0 - m["go_share"] - m["no_go_share"]
+    m["go_precision"] = _ratio((go & success).sum(), go.sum())
+    m["no_go_precision"] = _ratio((no_go & failure).sum(), no_go.sum())
     return m
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
+
 if TYPE_CHECKING:
     from tuneahead.evaluate.harness import EvaluationResult, MethodResult
 
@@ -20,6 +22,13 @@ GATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("savings", "compute saved", "pct"),
     ("savings_of_oracle", "of oracle", "pct"),
     ("successes_lost", "successes lost", "int"),
+)
+VERDICT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("go_share", "GO", "pct"),
+    ("go_precision", "GO then success", "pct"),
+    ("no_go_share", "NO-GO", "pct"),
+    ("no_go_precision", "NO-GO then failure", "pct"),
+    ("uncertain_share", "UNCERTAIN", "pct"),
 )
 FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("rmse", "RMSE", "num"),
@@ -77,6 +86,15 @@ def to_markdown(result: EvaluationResult) -> str:
         "## Gate",
         "",
         *_table(result, GATE_COLUMNS),
+        "",
+        f"## Verdicts at the gate's thresholds (GO at P(success) ≥ {VERDICT_THRESHOLDS[1]:g}, "
+        f"NO-GO at ≤ {VERDICT_THRESHOLDS[0]:g})",
+        "",
+        "From P(success) alone. `tuneahead check` adds rules on top: a diverged probe (or, for exact match, "
+        "no training answer kept whole) is a NO-GO, and a GO with an error finding or outside the training "
+        "data becomes UNCERTAIN.",
+        "",
+        *_table(result, VERDICT_COLUMNS),
         "",
         f"## Forecast of the final metric (tolerance ±{result.tolerance:g})",
         "",
