@@ -222,6 +222,9 @@ def test_check_end_to_end(tmp_path: Path, bundle_dir: Path) -> None:
     else:
         assert total == pytest.approx(verdict.forecast, abs=1e-6) or not 0 < verdict.forecast < 1
     assert verdict.stages[0].name == "short" and verdict.stages[0].steps >= 20
+    # Features relative to the data are computed where the data and the probe meet.
+    over = verdict.features["probe_eval_sequence_accuracy"] - verdict.features["majority_answer_share"]
+    assert verdict.features["probe_eval_accuracy_over_majority"] == pytest.approx(over)
     assert verdict.check_flops > 0 and verdict.cost.full_flops > verdict.check_flops
     assert "probe" in seen and "stage" in seen
     doc = json.loads(json.dumps(verdict.to_dict(), default=str))

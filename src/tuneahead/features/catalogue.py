@@ -63,6 +63,7 @@ def _ensure_loaded() -> None:
 
     try:
         import tuneahead.probe.features  # noqa: F401
+        import tuneahead.probe.relative  # noqa: F401
     except ImportError:  # probe layer not installed / not yet built
         pass
 

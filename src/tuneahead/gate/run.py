@@ -150,6 +150,7 @@ def check(
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_recipe_data
     from tuneahead.models.loading import load_model
+    from tuneahead.probe.relative import relative_features
     from tuneahead.recipe.load import load_recipe
     from tuneahead.store.export import recipe_columns
 
@@ -185,6 +186,7 @@ def check(
     first_steps: int | None = None
     skipped: str | None = None
     result = forecast = judgement = None
+    features: dict[str, float] = {}
     for i, stage in enumerate(bundle.stages):
         steps = None
         if i > 0:
@@ -204,7 +206,7 @@ def check(
         if first_steps is None:
             first_steps = result.steps_done
         check_flops += result.cost.probe_flops
-        features = {**static, **result.features}
+        features = {**static, **result.features, **relative_features(static, result.features)}
         forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
         if recipe_reasons:
             forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))
@@ -221,7 +223,7 @@ def check(
             break  # a longer probe cannot clear a finding or the predictor's unfamiliarity
     assert result is not None and forecast is not None and judgement is not None
     verdict = _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
-                       {**static, **result.features}, time.perf_counter() - started)
+                       features, time.perf_counter() - started)
     if skipped and verdict.decision is Decision.UNCERTAIN and adaptive:
         verdict.notes.append(skipped)
     return verdict

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuneahead.probe.relative import relative_features
 from tuneahead.store.sqlite import RunRecord, RunStore
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def run_row(record: RunRecord) -> dict[str, Any]:
     row.update(_stored_finding_counts(record))
     row.update(record.static_features)
     row.update(record.dynamic_features)
+    row.update(relative_features(record.static_features, record.dynamic_features))
     row.update(_curve_columns(record))
     return row
 
@@ -143,7 +145,8 @@ def long_probe_features(record: RunRecord) -> dict[str, float] | None:
         return None
     trace = [StepRecord(**row) for row in from_columns(trace_cols)]
     evals = [EvalPoint(**row) for row in from_columns(eval_cols or {})]
-    return features_from_trace(trace, evals)
+    features = features_from_trace(trace, evals)
+    return {**features, **relative_features(record.static_features, features)}
 
 
 def long_probe_frame(store: RunStore, *, campaign: str | None = None) -> pd.DataFrame:
