@@ -16,7 +16,7 @@ def test_accuracy_over_the_majority_guess() -> None:
     # Answers all different: the guess gets nothing, so the probe's accuracy counts in full.
     got = relative_features({"majority_answer_share": 0.001}, {"probe_eval_sequence_accuracy": 0.5})[OVER_MAJORITY]
     assert got == pytest.approx(0.499)
-    assert math.isnan(relative_features({}, {"probe_eval_sequence_accuracy": 0.5})[OVER_MAJORITY])
+    assert relative_features({}, {"probe_eval_sequence_accuracy": 0.5}) == {}  # never measured: no column
     assert math.isnan(relative_features({"majority_answer_share": 0.5}, {"probe_eval_sequence_accuracy": math.nan})[OVER_MAJORITY])
 
 

@@ -22,8 +22,13 @@ derived_feature(
 
 
 def relative_features(static: Mapping[str, float], dynamic: Mapping[str, float]) -> dict[str, float]:
-    """The probe features that are relative to the data, from a run's static and dynamic features."""
-    accuracy = dynamic.get("probe_eval_sequence_accuracy", math.nan)
-    guess = static.get("majority_answer_share", math.nan)
+    """The probe features that are relative to the data, from a run's static and dynamic features.
+
+    A feature whose inputs were never measured (a run history without them) is left out, not NaN, so a
+    run table does not grow an empty column; inputs measured as NaN give NaN.
+    """
+    if "probe_eval_sequence_accuracy" not in dynamic or "majority_answer_share" not in static:
+        return {}
+    accuracy, guess = dynamic["probe_eval_sequence_accuracy"], static["majority_answer_share"]
     ok = accuracy is not None and guess is not None and math.isfinite(accuracy) and math.isfinite(guess)
     return {OVER_MAJORITY: accuracy - guess if ok else math.nan}
