@@ -123,7 +123,7 @@ def compute_metrics(
     low, high = verdict_thresholds
     go, no_go = decided & (p >= high), decided & (p <= low)
     m["go_share"], m["no_go_share"] = float(np.mean(go)), float(np.mean(no_go))
-    m["uncertain_share"] = 1.0 - m["go_share"] - m["no_go_share"]
+    m["uncertain_share"] = float(np.mean(~(go | no_go)))
     m["go_precision"] = _ratio((go & success).sum(), go.sum())
     m["no_go_precision"] = _ratio((no_go & failure).sum(), no_go.sum())
     return m
