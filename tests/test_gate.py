@@ -61,7 +61,8 @@ def test_out_of_distribution_is_never_a_bare_go() -> None:
 def test_divergence_is_no_go_whatever_the_predictor_says() -> None:
     j = judge(0.95, ood=False, diverged=True)
     assert j.decision is Decision.NO_GO
-    assert "diverged" in j.why
+    assert "diverged" in j.why and j.rule == "diverged" and j.p_model == 0.95
+    assert judge(0.95, ood=False, diverged=False).rule is None
 
 
 def test_nothing_to_learn_is_no_go() -> None:
@@ -266,8 +267,12 @@ def test_every_answer_cut_off_is_no_go(tmp_path: Path, bundle_dir: Path) -> None
     verdict = check(recipe, target="exact_match>=0.5", predictor=bundle_dir, threads=1)
     assert verdict.described.descriptors["answer_cut_share"] == 1.0
     assert verdict.described.descriptors["answer_lost_share"] == 0.0
-    assert verdict.decision is Decision.NO_GO and "whole" in verdict.why
+    assert verdict.decision is Decision.NO_GO and "whole" in verdict.why and verdict.rule == "no_whole_answer"
     assert any(f.code == "truncation" and f.severity == "error" for f in verdict.findings)
+    # The report says that a rule decided, and what the predictor alone would have said.
+    from tuneahead.report.check_html import render_check_html
+
+    assert "A rule decided this verdict" in render_check_html(verdict)
 
 
 def test_check_rejects_a_target_for_another_metric(tmp_path: Path, bundle_dir: Path) -> None:

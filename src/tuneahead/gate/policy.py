@@ -51,6 +51,7 @@ class Judgement:
     p_model: float  # what the predictor said
     why: str
     blocked_by: tuple[str, ...] = ()  # error findings that turned a GO into UNCERTAIN
+    rule: str | None = None  # the rule that decided NO-GO whatever P(success) said, if one did
 
 
 def judge(
@@ -64,16 +65,17 @@ def judge(
     policy: Policy = Policy(),
 ) -> Judgement:
     """`error_findings`: codes of the check's findings of severity "error"; any of them rules out a GO."""
-    blocker = (
-        "the probe diverged (non-finite loss or gradients)" if diverged
-        else "no probe step had a token to learn from (answers masked out or cut off)" if nothing_to_learn
-        else "no training answer fits max_seq_length whole: the fine-tune never learns how an answer ends, "
-        "and exact match scores only whole answers" if no_whole_answer
-        else None
-    )
-    if blocker:
+    rules = {
+        "diverged": (diverged, "the probe diverged (non-finite loss or gradients)"),
+        "nothing_to_learn": (nothing_to_learn, "no probe step had a token to learn from (answers masked out or cut off)"),
+        "no_whole_answer": (no_whole_answer, "no training answer fits max_seq_length whole: the fine-tune never learns "
+                            "how an answer ends, and exact match scores only whole answers"),
+    }
+    rule = next((name for name, (applies, _) in rules.items() if applies), None)
+    if rule is not None:
         p = 0.0 if p_success is None or not math.isfinite(p_success) else min(p_success, policy.no_go_at)
-        return Judgement(Decision.NO_GO, p, p_success if p_success is not None else math.nan, blocker)
+        return Judgement(Decision.NO_GO, p, p_success if p_success is not None else math.nan, rules[rule][1],
+                         rule=rule)
     if p_success is None or not math.isfinite(p_success):
         return Judgement(Decision.UNCERTAIN, math.nan, math.nan, "the predictor gave no probability of success")
     p = 0.5 + (p_success - 0.5) * OOD_SHRINK if ood else p_success

@@ -60,6 +60,7 @@ class Verdict:
     interval: tuple[float, float]
     coverage: float
     why: str  # the rule that decided, in words
+    rule: str | None  # a rule that decided NO-GO whatever P(success) said ("diverged", ...), else None
     # What decides the verdict is explained: P(success) when a trained success model gave it (SHAP
     # values in log-odds), else the metric forecast (SHAP values in units of the metric).
     explains: str  # "p_success" or "forecast"
@@ -97,6 +98,7 @@ class Verdict:
             "target": {"metric": self.target.metric, "value": self.target.value},
             "forecast": {"metric": self.forecast, "interval": list(self.interval), "coverage": self.coverage},
             "why": self.why,
+            "rule": self.rule,
             "explains": {"p_success": "P(success), in log-odds before calibration",
                          "forecast": "the metric forecast"}[self.explains],
             "reasons": [r.to_dict() for r in self.reasons],
@@ -273,6 +275,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         interval=forecast.interval,
         coverage=forecast.coverage,
         why=judgement.why,
+        rule=judgement.rule,
         explains="p_success" if explain_p else "forecast",
         reasons=_name_findings(forecast.p_reasons if explain_p else forecast.reasons, described.findings),
         contributions=forecast.p_contributions if explain_p else forecast.contributions,

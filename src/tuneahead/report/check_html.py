@@ -72,6 +72,9 @@ def render_check_html(verdict: Verdict) -> str:
         parts.append(f"<details><summary>Outside the training data ({len(v.ood_reasons)})</summary><ul>{items}</ul></details>")
 
     parts.append("<h2>Why</h2>")
+    if v.rule:
+        parts.append(f'<p class="muted">A rule decided this verdict ({e(v.why)}); the predictor alone said '
+                     f"P(success) {_pct(v.p_model)}, explained below.</p>")
     of_p = v.explains == "p_success"
     if v.reasons:
         rows = "".join(

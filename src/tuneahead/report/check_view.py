@@ -39,6 +39,8 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
     if v.reasons:
         of_p = v.explains == "p_success"
         title = "Why: what moves P(success) (SHAP, strongest first)" if of_p else "Why (SHAP, strongest first)"
+        if v.rule:
+            title = f"The rule above decided; the predictor alone said P(success) {_pct(v.p_model)}. {title}"
         table = Table(title=title, header_style="bold")
         table.add_column("reason")
         table.add_column("log-odds" if of_p else "push", justify="right")
