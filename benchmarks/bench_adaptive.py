@@ -4,7 +4,9 @@ Three policies, each judged with the gate's thresholds (GO at P >= 0.7, NO-GO at
 - fixed short: the default probe only (the run table's `probe_*` features);
 - fixed long: the longer recorded probe only (`<runs>.probe_long.parquet`);
 - adaptive: the short probe, and the long one only when the short one is UNCERTAIN. The long probe
-  is a fresh run (the check re-runs with the longer schedule), so an escalated run pays both.
+  is a fresh run (the check re-runs with the longer schedule), so an escalated run pays both;
+- adaptive (capped): as the gate runs by default: it extends only when both probes together stay within
+  `--max-probe-share` (default the gate's 10 %) of the full run's compute.
 Predictors are fitted on the training families of each fold only (5 folds by family, 3 seeds).
 Probe compute of the long probe = the run's short-probe FLOPs x (long steps / short steps).
 
@@ -65,7 +67,13 @@ def main() -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--max-probe-share", type=float, default=None,
+                        help="cap of the capped adaptive policy (default: the gate's default)")
     args = parser.parse_args()
+
+    from tuneahead.gate.run import DEFAULT_MAX_PROBE_SHARE
+
+    cap = args.max_probe_share if args.max_probe_share is not None else DEFAULT_MAX_PROBE_SHARE
 
     import pandas as pd
 
@@ -84,7 +92,9 @@ def main() -> int:
     cost_long = cost_short * long["long_probe_steps"].to_numpy(dtype=float) / short["probe_steps"].to_numpy(dtype=float)
     long = long.drop(columns=["long_probe_steps"])
 
-    per_seed: dict[str, list[dict[str, float]]] = {"fixed short": [], "fixed long": [], "adaptive": []}
+    fits = cost_short + cost_long <= cap * cost_full  # the extension stays within the gate's compute cap
+    per_seed: dict[str, list[dict[str, float]]] = {
+        "fixed short": [], "fixed long": [], "adaptive": [], "adaptive (capped)": []}
     for seed in (int(s) for s in args.seeds.split(",")):
         folds = group_folds(len(short), short["family"].to_numpy(), args.folds, seed)
         p_short = oof_p_success(short, folds, seed)
@@ -96,17 +106,24 @@ def main() -> int:
         per_seed["fixed long"].append(score(p_long, cost_long, success, cost_full))
         per_seed["adaptive"].append(score(p_adaptive, cost_adaptive, success, cost_full) | {
             "escalated_share": float(np.mean(escalate))})
+        capped = escalate & fits
+        per_seed["adaptive (capped)"].append(score(
+            np.where(capped, p_long, p_short), cost_short + np.where(capped, cost_long, 0.0), success, cost_full
+        ) | {"escalated_share": float(np.mean(capped))})
 
     summary = {name: {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]} for name, rows in per_seed.items()}
     print(f"{len(short)} runs, {short['family'].nunique()} families, success share {success.mean():.1%}; "
-          f"held out by family, {args.folds} folds x seeds {args.seeds}")
+          f"held out by family, {args.folds} folds x seeds {args.seeds}; an extension fits the {cap:.0%} cap "
+          f"for {np.mean(fits):.1%} of runs")
     keys = ["probe_compute_share", "balanced_accuracy", "success_recall", "failure_recall", "auroc",
             "uncertain_share", "accuracy_when_decided", "savings_of_oracle"]
-    print(f"{'policy':<12} " + " ".join(f"{k[:18]:>18}" for k in keys) + "  escalated")
+    print(f"{'policy':<17} " + " ".join(f"{k[:18]:>18}" for k in keys) + "  escalated")
     for name, m in summary.items():
-        print(f"{name:<12} " + " ".join(f"{m[k]:>18.3f}" for k in keys) + f"  {m.get('escalated_share', float('nan')):.3f}")
+        print(f"{name:<17} " + " ".join(f"{m[k]:>18.3f}" for k in keys) + f"  {m.get('escalated_share', float('nan')):.3f}")
     if args.json:
-        args.json.write_text(json.dumps({"n_runs": len(short), "summary": summary, "per_seed": per_seed}, indent=2))
+        args.json.write_text(json.dumps({"n_runs": len(short), "max_probe_share": cap,
+                                         "extension_fits_share": float(np.mean(fits)), "summary": summary,
+                                         "per_seed": per_seed}, indent=2))
     return 0
 
 
