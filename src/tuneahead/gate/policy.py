@@ -2,14 +2,19 @@
 
 GO when P(success) >= `go_at`, NO-GO when it is <= `no_go_at`, UNCERTAIN in between. When the run
 lies outside the predictor's training data, the forecast is extrapolated, so confidence is halved
-(P is pulled half-way towards 0.5) and the verdict is never a bare GO. Two probe outcomes are a NO-GO
-whatever the predictor says: a probe that diverged (NaN or inf loss; the full run uses the same
-learning rate), one in which no step had a token to learn from (every answer masked or cut off:
-the full run would train on nothing), and, for an exact-match target, data in which no training answer
-fits the context window whole (the fine-tune never sees how an answer ends, so it cannot learn to
-produce one; exact match scores only whole answers). A finding of severity "error" (answers cut off by max_length,
-a learning rate far out of range, ...) also rules out a GO: the verdict stays UNCERTAIN until it is
-fixed, whatever P(success) says, since a gate should not wave through a run with a known defect.
+(P is pulled half-way towards 0.5) and the verdict is never a bare GO.
+
+Three rules make a NO-GO whatever the predictor says (`Judgement.rule` names the one that did):
+- a probe that diverged (NaN or inf loss; the full run uses the same learning rate);
+- a probe in which no step had a token to learn from (every answer masked or cut off: the full run
+  would train on nothing);
+- for an exact-match target, data in which no training answer fits the context window whole (the
+  fine-tune never sees how an answer ends, so it cannot learn to produce one, and exact match scores
+  only whole answers).
+
+A finding of severity "error" (answers cut off by max_length, a learning rate far out of range, ...)
+also rules out a GO: the verdict stays UNCERTAIN until it is fixed, whatever P(success) says, since a
+gate should not wave through a run with a known defect.
 """
 
 from __future__ import annotations

@@ -259,12 +259,12 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         )
     if len(stages) > 1:
         notes.append(f"The first probe was inconclusive; it was extended to {stages[-1].steps} steps.")
-    explain_p = bool(forecast.p_contributions)
     if result.cost.full_flops and check_flops >= 0.5 * result.cost.full_flops:
         notes.append(
             f"The full run is short: this check cost {check_flops / result.cost.full_flops:.0%} of it. "
             "For runs this small, running the fine-tune itself is about as cheap as checking it."
         )
+    explain_p = bool(forecast.p_contributions)  # explain what decides: P(success), when a trained model gave it
     return Verdict(
         decision=judgement.decision,
         p_success=judgement.p_success,
