@@ -15,8 +15,9 @@ predicting. A line fitted on runs whose gradient norms stayed below 100 says not
 (a diverging probe), and a feature that is zero in all runs but two would otherwise swing P(success)
 by itself whenever a new run has it (the predictor's out-of-distribution check reports such values).
 On TuneBench pilot v4, leave-one-family-out AUROC was 0.783 without clipping and 0.784 with it
-(Brier 0.175 and 0.176): the same ranking, with reasons no single rare value can take over. All parameters are plain numbers and are saved as JSON
-(no pickle).
+(Brier 0.175 and 0.176): the same ranking, with reasons no single rare value can take over.
+
+All parameters are plain numbers and are saved as JSON (no pickle).
 """
 
 from __future__ import annotations

@@ -511,8 +511,8 @@ class Predictor:
 
     def _success_contributions(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
         """SHAP values of the success model's log-odds: (n, inputs + 1), last column the base; NaN rows where
-        P(success) came from the conformal fallback. Linear: w_j (x_j - mean_j) / sd_j, exact for a linear
-        model; LightGBM: TreeSHAP of the raw score."""
+        P(success) came from the conformal fallback. Linear: w_j times the winsorised, standardised x_j (exact
+        for a linear model); LightGBM: TreeSHAP of the raw score."""
         n_inputs = X.shape[1] + (1 if self.classifier_uses_threshold else 0)
         out = np.full((len(X), n_inputs + 1), np.nan)
         rows = self._model_answers(t)
