@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-GO_AT, NO_GO_AT = 0.7, 0.3
+from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
+
+NO_GO_AT, GO_AT = VERDICT_THRESHOLDS  # the gate's defaults
 
 
 def oof_p_success(table, folds: np.ndarray, seed: int) -> np.ndarray:

@@ -134,6 +134,8 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
     from rich import box
     from rich.table import Table
 
+    from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
+
     def fmt(v: float, kind: str) -> str:
         if v is None or not math.isfinite(v):
             return "–"
@@ -152,7 +154,8 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
                 ("interval_coverage", "interval coverage", "pct"), ("interval_width", "width", "num"))
     verdicts = (("go_share", "GO", "pct"), ("go_precision", "GO→succ.", "pct"), ("no_go_share", "NO-GO", "pct"),
                 ("no_go_precision", "NO-GO→fail", "pct"), ("uncertain_share", "UNCERTAIN", "pct"))
-    for title, columns in (("gate", gate), ("verdicts at P(success) >= 0.7 / <= 0.3", verdicts),
+    no_go_at, go_at = VERDICT_THRESHOLDS
+    for title, columns in (("gate", gate), (f"verdicts at P(success) >= {go_at:g} / <= {no_go_at:g}", verdicts),
                            ("forecast of the final metric", forecast)):
         table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", pad_edge=False,
                       collapse_padding=True)

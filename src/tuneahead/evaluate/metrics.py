@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tuneahead.gate.policy import Policy
+
 METRIC_NAMES: tuple[str, ...] = (
     "success_recall",
     "failure_recall",
@@ -35,8 +37,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "no_go_precision",
     "uncertain_share",
 )
-# The gate's default verdict thresholds (gate.policy.Policy): GO at P >= 0.7, NO-GO at P <= 0.3.
-VERDICT_THRESHOLDS: tuple[float, float] = (0.3, 0.7)
+# The gate's default verdict thresholds: (NO-GO at P <=, GO at P >=).
+VERDICT_THRESHOLDS: tuple[float, float] = (Policy().no_go_at, Policy().go_at)
 
 
 @dataclass(frozen=True)

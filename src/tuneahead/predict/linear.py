@@ -55,12 +55,11 @@ class LinearClassifier:
         self.medians = np.zeros(X.shape[1])  # a column never observed imputes to 0
         if observed.any():
             self.medians[observed] = np.nanmedian(finite[:, observed], axis=0)
-        self.lows = self.highs = None
-        Z = self._impute(X)
+        Z = self._fill(X)
         centre, spread = Z.mean(axis=0), Z.std(axis=0)
         self.lows = np.maximum(Z.min(axis=0), centre - WINSOR_SD * spread)
         self.highs = np.minimum(Z.max(axis=0), centre + WINSOR_SD * spread)
-        Z = self._impute(X)  # now clipped
+        Z = np.clip(Z, self.lows, self.highs)
         # Scaled by the spread before clipping, so no standardised input exceeds about WINSOR_SD (scaled by
         # the clipped spread, a feature nonzero in 2 runs of 300 would reach 12); centred after clipping,
         # so the contributions are exact SHAP values around the average training run.
@@ -84,10 +83,14 @@ class LinearClassifier:
         self.coef, self.intercept = w[:-1], float(w[-1])
         return self
 
-    def _impute(self, X: np.ndarray) -> np.ndarray:
-        """Missing (and non-finite) values -> the training median; others clipped to `lows`..`highs`."""
+    def _fill(self, X: np.ndarray) -> np.ndarray:
+        """Missing (and non-finite) values -> the training median."""
         assert self.medians is not None
-        Z = np.where(np.isfinite(X), X, self.medians)
+        return np.where(np.isfinite(X), X, self.medians)
+
+    def _impute(self, X: np.ndarray) -> np.ndarray:
+        """`_fill`, then clipped to `lows`..`highs` (a model saved before clipping has none)."""
+        Z = self._fill(X)
         return Z if self.lows is None or self.highs is None else np.clip(Z, self.lows, self.highs)
 
     def predict_p(self, X: np.ndarray) -> np.ndarray:

@@ -291,7 +291,7 @@ class Predictor:
         n_pos, n_neg = int(success.sum()), int(len(success) - success.sum())
         self.classifier_uses_threshold = bool(np.unique(t).size > 1)  # per-run thresholds that vary
         self.classifier_threshold = None if self.classifier_uses_threshold else float(t[0])
-        Xc = _with_threshold(X, t) if self.classifier_uses_threshold else X
+        Xc = self._success_matrix(X, t)
         if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "classifier"):
             # A higher bar can never make success likelier for the same run. Left free, trees learn the
             # opposite from the corpus: bars are set high on tasks that are easy, and easy tasks succeed.
@@ -483,7 +483,7 @@ class Predictor:
         use_clf = self._model_answers(t)
         model = self._success_model()
         if use_clf.any() and model is not None:
-            Xc = _with_threshold(X[use_clf], t[use_clf]) if self.classifier_uses_threshold else X[use_clf]
+            Xc = self._success_matrix(X[use_clf], t[use_clf])
             cal = self.calibrators.get(str(self.p_method), Calibrator())
             p_raw[use_clf] = model(Xc)
             p[use_clf] = cal(p_raw[use_clf])
@@ -518,12 +518,16 @@ class Predictor:
         rows = self._model_answers(t)
         if not rows.any():
             return out
-        Xc = _with_threshold(X[rows], t[rows]) if self.classifier_uses_threshold else X[rows]
+        Xc = self._success_matrix(X[rows], t[rows])
         if self.p_method == "linear" and self.linear is not None:
             out[rows] = self.linear.contributions(Xc)
         elif self.p_method == "classifier" and self.classifier is not None:
             out[rows] = np.asarray(self.classifier.predict(Xc, pred_contrib=True, **PREDICT_PARAMS))
         return out
+
+    def _success_matrix(self, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The success models' input: the features, and the bar as a last column when it is an input."""
+        return _with_threshold(X, t) if self.classifier_uses_threshold else X
 
     def _success_inputs(self, x: np.ndarray, t: float) -> tuple[list[FeatureInfo], np.ndarray]:
         """The success model's inputs for one row: the features, and the bar when it is an input."""
