@@ -10,6 +10,10 @@ import pytest
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # test helpers (planted.py, ...) import as plain modules
+# A stand-in plugin package: its dist-info registers the campaign tests' run function ("sleepy") in the
+# `tuneahead.run_functions` entry-point group, as an installed package would.
+PLUGINS = TESTS / "plugins"
+sys.path.insert(0, str(PLUGINS))
 REPO = TESTS.parent
 
 

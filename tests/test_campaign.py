@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from tuneahead.bench.campaign import load_spec, run_campaign
@@ -17,11 +18,11 @@ from tuneahead.bench.executors import LocalExecutor
 from tuneahead.store.export import export_parquet
 from tuneahead.store.sqlite import RunStore
 
-TESTS = Path(__file__).parent
+PLUGINS = Path(__file__).parent / "plugins"
 
 
 def write_spec(tmp: Path, **options) -> Path:
-    spec = {"name": "t", "runs": options.pop("runs", 6), "store": "runs.db", "run_fn": "fake_runs:sleepy_run",
+    spec = {"name": "t", "runs": options.pop("runs", 6), "store": "runs.db", "run_fn": "sleepy",
             "options": options}
     path = tmp / "spec.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -57,7 +58,7 @@ def test_ray_executor_runs_the_same_campaign(tmp_path, monkeypatch) -> None:
     from tuneahead.bench.executors import RayExecutor
 
     # Ray's worker processes inherit the driver's environment: that is how they find the fake run function.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]))
     spec = load_spec(write_spec(tmp_path, fail=["t-00003"]))
     counts = run_campaign(spec, executor=RayExecutor(2))
     assert counts == {"pending": 0, "done": 5, "failed": 1}
@@ -69,7 +70,7 @@ def test_ray_executor_runs_the_same_campaign(tmp_path, monkeypatch) -> None:
 def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:
     log = tmp_path / "executions.log"
     spec_path = write_spec(tmp_path, runs=12, sleep=0.4, log=str(log))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "tuneahead.cli", "campaign", "run", str(spec_path), "--workers", "2", "--json"]
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
@@ -104,6 +105,25 @@ def test_bad_spec_names_the_field(tmp_path) -> None:
         assert exc.location is not None and exc.location.field == "runs"
     else:
         raise AssertionError("expected InputError")
+
+
+def test_a_spec_cannot_name_code_to_run(tmp_path) -> None:
+    from tuneahead.bench.campaign import resolve_run_fn
+    from tuneahead.errors import InputError
+
+    for dotted in ("builtins:exec", "os:system", "tuneahead.bench.runner:_default_probe"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(yaml.safe_dump({"name": "x", "runs": 1, "run_fn": dotted}), encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            load_spec(bad)
+        assert caught.value.location.field == "run_fn" and "registered run function" in str(caught.value)
+        with pytest.raises(InputError):
+            resolve_run_fn(dotted)
+    # The project's own run function, by name or by the code path older specs wrote.
+    assert load_spec(write_spec(tmp_path)).run_fn == "sleepy"
+    legacy = tmp_path / "legacy.yaml"
+    legacy.write_text("name: x\nruns: 1\nrun_fn: 'tuneahead.bench.runner:execute_task'\n", encoding="utf-8")
+    assert load_spec(legacy).run_fn == "tunebench"
 
 
 def test_datasheet_on_a_synthetic_corpus(tmp_path) -> None:
@@ -147,7 +167,7 @@ def test_a_background_campaign_stops_on_sigterm_and_sigint(tmp_path) -> None:
 
     log = tmp_path / "executions.log"
     spec_path = write_spec(tmp_path, runs=40, sleep=0.3, log=str(log))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "tuneahead.cli", "campaign", "run", str(spec_path), "--workers", "2"]
     for sig in (signal.SIGINT, signal.SIGTERM):
         ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
@@ -164,3 +184,27 @@ def test_a_background_campaign_stops_on_sigterm_and_sigint(tmp_path) -> None:
         log.write_text("")
     with RunStore(tmp_path / "runs.db") as store:
         assert 0 < store.count_runs() < 40
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path) -> None:
+    """kill -9 of the driver alone (no process group): its workers notice and exit instead of running on."""
+    import psutil
+
+    log = tmp_path / "executions.log"
+    spec_path = write_spec(tmp_path, runs=20, sleep=3.0, log=str(log))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "tuneahead.cli", "campaign", "run", str(spec_path), "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = psutil.Process(proc.pid)
+    deadline = time.time() + 120
+    workers: list = []
+    while time.time() < deadline and len(workers) < 2:
+        workers = [p for p in driver.children(recursive=True) if "spawn" in " ".join(p.cmdline())]
+        time.sleep(0.2)
+    assert workers, "the campaign started no worker"
+    proc.kill()
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    for p in alive:  # do not leave them behind even when the test fails
+        p.kill()
+    assert not alive

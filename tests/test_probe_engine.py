@@ -123,15 +123,21 @@ def _initial_lora(result, name):
 
 
 def test_divergence_is_reported_not_raised(tiny, data):
+    # A huge learning rate blows the model up. Whether its floats overflow to NaN or its loss settles at
+    # the no-information level (ln of the vocabulary size) depends on the CPU's kernels: both are divergence.
     result = run_probe(recipe(learning_rate=1e6, max_grad_norm=None), data, steps=12, model=tiny, threads=1)
     assert result.diverged
     assert result.features["probe_diverged"] == 1.0
-    assert result.features["probe_nonfinite"] == 1.0
-    step = result.features["probe_nonfinite_step"]
-    assert 1 <= step <= 12
-    assert result.trace[-1].nonfinite and result.trace[-1].step == step
     assert any(f.code == "probe_diverged" for f in result.findings)
-    assert any("NaN/inf" in n for n in result.notes)
+    if result.features["probe_nonfinite"] == 1.0:
+        step = result.features["probe_nonfinite_step"]
+        assert 1 <= step <= 12
+        assert result.trace[-1].nonfinite and result.trace[-1].step == step
+        assert any("NaN/inf" in n for n in result.notes)
+    else:
+        no_information = math.log(tiny.config["vocab_size"])
+        assert result.features["probe_final_loss"] >= 0.9 * no_information
+        assert result.features["probe_final_loss"] > result.features["probe_initial_loss"]
 
 
 def test_same_seed_same_features(tiny, data):

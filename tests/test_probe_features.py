@@ -100,6 +100,25 @@ def test_rising_loss_without_nan_is_divergence():
     assert f["probe_nonfinite"] == 0.0 and f["probe_diverged"] == 1.0
 
 
+def test_loss_that_jumps_on_the_first_update_and_stays_is_divergence():
+    # 4.8 before any update, then at 7.6 for good: the start window (4.8, 7.6) hides most of the rise.
+    trace = [step(1, 4.8)] + [step(k, 7.6 + 0.01 * (k % 2)) for k in range(2, 13)]
+    f = features_from_trace(trace, [])
+    assert f["probe_nonfinite"] == 0.0 and f["probe_diverged"] == 1.0
+    assert "probe_diverged" in {x.code for x in probe_findings(f, Recipe(base_model="m"))}
+
+
+def test_loss_climbing_to_the_no_information_level_is_divergence():
+    # ln(2048) = 7.62: a uniform guess over the vocabulary. A climb from 6.5 to 7.5 is under the relative
+    # bar; it counts only when the vocabulary is known.
+    trace = [step(k, 6.5 + 1.0 * min(k, 10) / 10) for k in range(1, 31)]
+    assert features_from_trace(trace, [])["probe_diverged"] == 0.0
+    assert features_from_trace(trace, [], vocab_size=2048)["probe_diverged"] == 1.0
+    # A loss that falls from near that level is learning, not diverging.
+    falling = [step(k, 7.5 - 0.05 * k) for k in range(1, 31)]
+    assert features_from_trace(falling, [], vocab_size=2048)["probe_diverged"] == 0.0
+
+
 def test_gradient_statistics():
     trace = [step(k, 3.0, grad=float(k)) for k in range(1, 21)]
     f = features_from_trace(trace, [])

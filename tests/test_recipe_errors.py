@@ -236,3 +236,39 @@ def test_bad_dataset_info_json_names_its_file(tmp_path):
     with pytest.raises(RecipeError, match="cannot parse JSON") as excinfo:
         load_recipe(path)
     assert excinfo.value.location.file == str(info) and excinfo.value.location.line == 2
+
+
+# ---- hostile files: bounded work, a clear error ----
+
+
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    lines = ['a0: &a0 "lol"']
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "base_model: tiny-1m\n" + "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+
+    path = write(tmp_path, "bomb.yaml", billion_laughs())
+    started = time.perf_counter()
+    err = fail(path)
+    assert time.perf_counter() - started < 5  # measured well under a second; the bound is for slow CI
+    assert "aliases expand" in err.message
+
+
+def test_yaml_aliases_of_ordinary_size_still_load(tmp_path):
+    path = write(tmp_path, "axolotl.yml", """\
+        base_model: tiny-1m
+        learning_rate: 1e-4
+        adapter: lora
+        lora_target_modules: &mods [q_proj, v_proj]
+        lora_modules_to_save: *mods
+    """)
+    assert load_recipe(path).adapter.target_modules == ["q_proj", "v_proj"]
+
+
+def test_deeply_nested_yaml_is_an_input_error(tmp_path):
+    path = write(tmp_path, "deep.yaml", "base_model: m\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    fail(path)

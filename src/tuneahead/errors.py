@@ -19,6 +19,7 @@ class ExitCode:
     INPUT = 4  # invalid data, recipe or model files
     MODEL = 5  # model could not be loaded / resolved
     INTERNAL = 10
+    INTERRUPTED = 130  # Ctrl-C / SIGINT, as the shell reports it
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tuneahead import safe_yaml
 from tuneahead.bench.executors import Executor, TaskOutcome, make_executor
 from tuneahead.errors import InputError, Location
 from tuneahead.store.sqlite import RunRecord, RunStore
 
-DEFAULT_RUN_FN = "tuneahead.bench.runner:execute_task"
+# A spec names its run function, never a code path: a spec file can come from anywhere, and importing
+# and calling whatever "module:function" it says would run any code (`builtins:exec`). The project's own
+# run functions are listed here; a package adds its own through the `tuneahead.run_functions` entry-point
+# group of its installed metadata (name = "module:function"), which only what the user installed can do.
+RUN_FUNCTIONS: dict[str, str] = {"tunebench": "tuneahead.bench.runner:execute_task"}
+RUN_FUNCTION_GROUP = "tuneahead.run_functions"
+DEFAULT_RUN_FN = "tunebench"
 
 
 class CampaignSpec(BaseModel):
@@ -35,13 +43,27 @@ class CampaignSpec(BaseModel):
     work_dir: str = "campaign-work"
     models: list[str] = Field(default_factory=lambda: ["tiny-0.2m", "tiny-1m"])
     families: list[str] | None = None  # None: every registered family
-    run_fn: str = DEFAULT_RUN_FN  # "module:function" taking (run_id, payload) -> RunRecord
+    run_fn: str = DEFAULT_RUN_FN  # a registered run function's name (see RUN_FUNCTIONS)
     options: dict[str, Any] = Field(default_factory=dict)  # passed to run_fn (probe steps, eval cadence, ...)
     max_attempts: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
-    executor: str = "local"  # "local" worker processes, or "ray" (tasks on a Ray cluster)
+    executor: Literal["local", "ray"] = "local"  # local worker processes, or tasks on a Ray cluster
     ray_address: str | None = None  # Ray cluster to join ("auto", "ray://host:10001"); None: a local Ray
     base_dir: str = "."  # set from the spec file's folder
+
+    @field_validator("run_fn")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        known = registered_run_functions()
+        # Specs written before the registry named the default by its code path: the same function.
+        value = next((n for n, target in known.items() if target == value), value)
+        if value not in known:
+            raise ValueError(
+                f"unknown run function {value!r}: a spec names a registered run function, not code "
+                f"(known: {', '.join(sorted(known))}; packages add theirs in the {RUN_FUNCTION_GROUP!r} "
+                "entry-point group)"
+            )
+        return value
 
     def resolve(self, path: str) -> Path:
         p = Path(path)
@@ -67,9 +89,14 @@ class CampaignSpec(BaseModel):
 def load_spec(path: str | Path) -> CampaignSpec:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read campaign spec: {exc.strerror}", Location(file=str(path))) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"campaign spec is not UTF-8 text ({exc.reason})", Location(file=str(path))) from None
+    except (safe_yaml.AliasBombError, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, safe_yaml.AliasBombError) else "nested too deeply"
+        raise InputError(f"invalid YAML: {why}", Location(file=str(path))) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise InputError(
@@ -85,12 +112,33 @@ def load_spec(path: str | Path) -> CampaignSpec:
         raise InputError(err["msg"], Location(file=str(path), field=field)) from None
 
 
-def resolve_run_fn(dotted: str) -> Callable[[str, dict], RunRecord]:
-    module, _, name = dotted.partition(":")
+def registered_run_functions() -> dict[str, str]:
+    """Name -> "module:function" of every run function a spec may name: the project's own, then those
+    that installed packages declare in the `tuneahead.run_functions` entry-point group."""
+    found = dict(RUN_FUNCTIONS)
+    for ep in entry_points(group=RUN_FUNCTION_GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def resolve_run_fn(name: str) -> Callable[[str, dict], RunRecord]:
+    """The registered run function called `name`; anything else is an input error (never imported)."""
+    known = registered_run_functions()
+    if name not in known:
+        raise InputError(
+            f"unknown run function {name!r}; a campaign spec names a registered run function, not code",
+            Location(field="run_fn"),
+            hint=f"known: {', '.join(sorted(known))} (packages add theirs in the {RUN_FUNCTION_GROUP!r} "
+            "entry-point group)",
+        )
+    module, _, attr = known[name].partition(":")
     try:
-        return getattr(importlib.import_module(module), name)
+        return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
-        raise InputError(f"cannot import run function {dotted!r}: {exc}", Location(field="run_fn")) from None
+        raise InputError(
+            f"run function {name!r} is registered as {known[name]!r}, which cannot be imported: {exc}",
+            Location(field="run_fn"),
+        ) from None
 
 
 def run_campaign(

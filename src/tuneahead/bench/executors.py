@@ -53,7 +53,28 @@ def _top_up(
         in_flight[submit(run_id, payload)] = run_id
 
 
-def _init_worker(threads: int) -> None:
+# How often a local worker checks that the campaign driver that started it is still alive.
+PARENT_POLL_SECONDS = 1.0
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """End this worker process once its parent is gone (killed with -9, it cannot say so): otherwise the
+    worker would train on for minutes, holding memory and a core, for a run nobody will record."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent_pid:  # re-parented: the driver died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        _exit_when_orphaned(parent_pid)
     # Several 1-thread workers beat one multi-thread worker on small models (measured).
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning threads on shared cores
@@ -79,7 +100,7 @@ class LocalExecutor:
 
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker, initargs=(self.threads,),
+            initializer=_init_worker, initargs=(self.threads, os.getpid()),
         )
 
     def map_unordered(

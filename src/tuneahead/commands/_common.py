@@ -11,12 +11,24 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tuneahead.errors import ExitCode, TuneAheadError
 
 # Human output goes to stderr when --json is set so stdout stays machine-readable.
 console = Console()
 err_console = Console(stderr=True)
+
+
+ALLOW_PICKLE_HELP = "load pickle weights (.bin/.pt) from a model folder; unpickling can run arbitrary code"
+TRUST_REMOTE_CODE_HELP = "run the Python code a model folder ships (auto_map in config.json)"
+
+
+def model_trust(allow_pickle: bool, trust_remote_code: bool):
+    """The block in which a command loads models, with the user's opt-ins (both off by default)."""
+    from tuneahead.models.loading import ModelTrust, model_trust as trust_block
+
+    return trust_block(ModelTrust(allow_pickle=allow_pickle, trust_remote_code=trust_remote_code))
 
 
 def live_progress(*columns: Any, quiet: bool):
@@ -75,18 +87,20 @@ def guarded(fn: Callable[[], int | None], *, as_json: bool) -> None:
         if as_json:
             emit_json({"ok": False, **exc.to_dict()})
         else:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # User text (paths, row values, model names) reaches messages: never read it as markup.
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        detail = f": {escape(str(exc))}" if str(exc) else ""
+        err_console.print(f"[yellow]interrupted[/]{detail}")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:  # a bug, not a user error: say so, keep the traceback one variable away
         if os.environ.get("TUNEAHEAD_DEBUG"):
             raise
         if as_json:
             emit_json({"ok": False, "error": type(exc).__name__, "message": str(exc), "internal": True})
         err_console.print(
-            f"[bold red]internal error[/] ({type(exc).__name__}): {exc}\n"
+            f"[bold red]internal error[/] ({type(exc).__name__}): {escape(str(exc))}\n"
             "  rerun with TUNEAHEAD_DEBUG=1 for the traceback, and please report it",
             highlight=False,
         )
@@ -110,6 +124,6 @@ def run_app(app: typer.Typer) -> int:
             return ExitCode.USAGE
         if type(exc).__name__ == "Abort":
             err_console.print("[yellow]aborted[/]")
-            return 130
+            return ExitCode.INTERRUPTED
         raise
     return result if isinstance(result, int) else ExitCode.OK

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
-from tuneahead.commands._common import console, emit_json, guarded, live_progress
+from tuneahead.commands._common import (
+    ALLOW_PICKLE_HELP,
+    TRUST_REMOTE_CODE_HELP,
+    console,
+    emit_json,
+    err_console,
+    guarded,
+    live_progress,
+    model_trust,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +50,8 @@ def register(app: typer.Typer) -> None:
             None, "--record", help="add this check to a SQLite run store (your run history; see `tuneahead outcome`)"
         ),
         task: str = typer.Option(None, "--task", help="task name stored with --record (groups runs for evaluation)"),
+        allow_pickle: bool = typer.Option(False, "--allow-pickle", help=ALLOW_PICKLE_HELP),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help=TRUST_REMOTE_CODE_HELP),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
         """Judge a fine-tune before it runs: GO / NO-GO / UNCERTAIN with P(success), reasons, pitfalls and cost.
@@ -50,27 +63,39 @@ def register(app: typer.Typer) -> None:
             from tuneahead.errors import InputError, Location
             from tuneahead.gate import Policy, check
 
+            from tuneahead.errors import TuneAheadError
+
             try:
                 policy = Policy(go_at=go_at, no_go_at=no_go_at)
             except ValueError as exc:
                 raise InputError(str(exc), Location(field="go-at/no-go-at")) from None
-            verdict = run_with_progress(
-                dict(
-                    recipe=recipe, data=data or None, eval_data=eval_data or None, target=target,
-                    predictor=predictor, model=model, adaptive=adaptive, max_probe_share=max_probe_share,
-                    policy=policy, data_format=data_format, skip_invalid=skip_invalid, threads=threads,
-                    device=device, accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
-                ),
-                check,
-                quiet=as_json,
-            )
-            run_id = None
+            if record is not None:
+                from tuneahead.store.sqlite import RunStore
+
+                RunStore(record).close()  # a store that cannot take the record fails now, not after the probe
+            with model_trust(allow_pickle, trust_remote_code):
+                verdict = run_with_progress(
+                    dict(
+                        recipe=recipe, data=data or None, eval_data=eval_data or None, target=target,
+                        predictor=predictor, model=model, adaptive=adaptive, max_probe_share=max_probe_share,
+                        policy=policy, data_format=data_format, skip_invalid=skip_invalid, threads=threads,
+                        device=device, accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
+                    ),
+                    check,
+                    quiet=as_json,
+                )
+            recorded = record_error = None
             if record is not None:
                 from tuneahead.gate.history import record_check
 
-                run_id = record_check(record, verdict, task=task)
-            recorded = (str(record), run_id) if run_id else None
+                try:
+                    recorded = (str(record), record_check(record, verdict, task=task))
+                except TuneAheadError as exc:  # the verdict was computed: print it, then say what failed
+                    record_error = exc
             report_verdict(verdict, html=html, as_json=as_json, recorded=recorded)
+            if record_error is not None:
+                err_console.print(f"[bold red]error:[/] the verdict was not recorded: {escape(str(record_error))}")
+                return record_error.exit_code
             return verdict.exit_code
 
         guarded(run, as_json=as_json)
@@ -79,30 +104,30 @@ def register(app: typer.Typer) -> None:
     def outcome_cmd(
         store: Path = typer.Argument(..., help="run store the check was recorded in (--record)"),
         run_id: str = typer.Argument(..., help="the run id `check --record` printed"),
-        metric: float = typer.Argument(..., help="the final metric the fine-tune reached"),
+        metric: float = typer.Argument(..., help="the final metric the fine-tune reached (a score in [0, 1])"),
         cost_full: float = typer.Option(None, "--cost-full", help="what the full run really cost (FLOPs)"),
+        replace: bool = typer.Option(False, "--replace", help="overwrite an outcome already recorded for this run"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
         """Record how a checked fine-tune ended, so `tuneahead fit --runs STORE` can learn from it."""
 
         def run() -> int:
-            from tuneahead.errors import InputError, Location
             from tuneahead.store.sqlite import RunStore
 
-            if not store.is_file():
-                raise InputError("run store not found", Location(file=str(store)))
-            with RunStore(store) as s:
-                rec = s.set_outcome(run_id, metric, cost_full=cost_full)
+            with RunStore(store, must_exist=True) as s:
+                rec = s.set_outcome(run_id, metric, cost_full=cost_full, replace=replace)
                 done = sum(1 for r in s.iter_runs() if r.final_metric is not None)
             if as_json:
                 emit_json({"ok": True, "run_id": run_id, "final_metric": metric, "success": rec.success,
                            "runs_with_outcome": done})
             else:
                 verdict = rec.extra.get("decision")
+                ending = "no target recorded" if rec.success is None else ("success" if rec.success else "failure")
+                target_text = "" if rec.target is None else f" vs target {rec.target:g}"
                 console.print(
-                    f"{run_id}: final metric {metric:g} vs target {rec.target:g} -> "
-                    f"{'success' if rec.success else 'failure'} (the check said {verdict}). "
-                    f"{done} run(s) with an outcome in {store}; `tuneahead fit --runs {store}` learns from them."
+                    f"{run_id}: final metric {metric:g}{target_text} -> {ending} (the check said {verdict}). "
+                    f"{done} run(s) with an outcome in {store}; `tuneahead fit --runs {store}` learns from them.",
+                    markup=False, highlight=False,
                 )
             return 0
 
@@ -126,8 +151,9 @@ def report_verdict(
 
         render_check(console, verdict, html_path=html_path)
         if recorded:
-            console.print(f"[bold]recorded[/] as run {recorded[1]} in {recorded[0]}; when the fine-tune is done: "
-                          f"[bold]tuneahead outcome {recorded[0]} {recorded[1]} METRIC[/]")
+            store, run_id = (escape(shlex.quote(x)) for x in recorded)
+            console.print(f"[bold]recorded[/] as run {run_id} in {store}; when the fine-tune is done: "
+                          f"[bold]tuneahead outcome {store} {run_id} METRIC[/]")
 
 
 def run_with_progress(kwargs: dict, check_fn, *, quiet: bool):

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import typer
 
-from tuneahead.commands._common import console, emit_json, guarded, live_progress
+from tuneahead.commands._common import (
+    ALLOW_PICKLE_HELP,
+    TRUST_REMOTE_CODE_HELP,
+    console,
+    emit_json,
+    guarded,
+    live_progress,
+    model_trust,
+)
 from tuneahead.errors import ExitCode, InputError
 
-EXIT_INTERRUPTED = 130
 
 # Shown by default; `--all` shows every dynamic feature.
 KEY_FEATURES: tuple[str, ...] = (
@@ -73,6 +80,8 @@ def register(app: typer.Typer) -> None:
         ),
         price: float = typer.Option(None, "--price", help="US$ per GPU-hour, for the cost in money"),
         trace: Path = typer.Option(None, "--trace", help="write the per-step trace as JSONL"),
+        allow_pickle: bool = typer.Option(False, "--allow-pickle", help=ALLOW_PICKLE_HELP),
+        trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help=TRUST_REMOTE_CODE_HELP),
         all_features: bool = typer.Option(False, "--all", help="show every dynamic feature"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
@@ -92,23 +101,24 @@ def register(app: typer.Typer) -> None:
             train, evals = load_recipe_data(
                 loaded, data, eval_data, data_format=data_format, skip_invalid=skip_invalid
             )
-            result = _run_with_progress(
-                dict(
-                    recipe=loaded,
-                    train_examples=train,
-                    eval_examples=evals,
-                    steps=steps,
-                    budget=0.02 if budget is None else budget,
-                    model=model,
-                    threads=threads,
-                    device=device,
-                    seed=seed,
-                    accelerator=accelerator,
-                    mfu=mfu,
-                    usd_per_gpu_hour=price,
-                ),
-                quiet=as_json,
-            )
+            with model_trust(allow_pickle, trust_remote_code):
+                result = _run_with_progress(
+                    dict(
+                        recipe=loaded,
+                        train_examples=train,
+                        eval_examples=evals,
+                        steps=steps,
+                        budget=0.02 if budget is None else budget,
+                        model=model,
+                        threads=threads,
+                        device=device,
+                        seed=seed,
+                        accelerator=accelerator,
+                        mfu=mfu,
+                        usd_per_gpu_hour=price,
+                    ),
+                    quiet=as_json,
+                )
             if trace is not None:
                 from tuneahead.probe.trace import write_trace
 
@@ -117,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 emit_json({"ok": True, **result.to_dict()})
             else:
                 _render(result, show_all=all_features, trace_path=trace)
-            return EXIT_INTERRUPTED if result.interrupted else ExitCode.OK
+            return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK
 
         guarded(run, as_json=as_json)
 

@@ -205,6 +205,9 @@ def check(
                 break
         say("stage", stage.name)
         result = _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, usd_per_gpu_hour, say)
+        if result.interrupted:
+            # A verdict from a partial probe would look like a finished one (and be recorded as one).
+            raise KeyboardInterrupt(f"the probe was interrupted after {result.steps_done} steps: no verdict")
         if first_steps is None:
             first_steps = result.steps_done
         check_flops += result.cost.probe_flops

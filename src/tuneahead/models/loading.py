@@ -12,9 +12,12 @@ Nothing is downloaded. A model reference is resolved to one of four kinds:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,6 +39,29 @@ ModelKind = Literal["tiny", "smollm2", "hf_folder", "gguf"]
 DTYPES = ("float32", "bfloat16", "float16")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+
+
+@dataclass(frozen=True)
+class ModelTrust:
+    """What a model folder may make TuneAhead do beyond reading tensors; both off unless the user opts in
+    (`--allow-pickle`, `--trust-remote-code`)."""
+
+    allow_pickle: bool = False  # load pickle weights (.bin/.pt): unpickling can run arbitrary code
+    trust_remote_code: bool = False  # run the Python code a model folder ships (auto_map)
+
+
+_TRUST: ContextVar[ModelTrust] = ContextVar("tuneahead_model_trust", default=ModelTrust())
+
+
+@contextlib.contextmanager
+def model_trust(trust: ModelTrust) -> Iterator[None]:
+    """Every model load inside the block uses `trust` (the CLI sets it from its flags once per command)."""
+    token = _TRUST.set(trust)
+    try:
+        yield
+    finally:
+        _TRUST.reset(token)
 
 
 @dataclass(frozen=True)
@@ -141,12 +167,62 @@ def _torch_dtype(dtype: str):
     return getattr(torch, dtype)
 
 
+def _index_shards(index: Path) -> list[Path]:
+    """The weight files a sharded checkpoint's index names (its `weight_map` values)."""
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelError(f"cannot read the weight index: {exc}", Location(file=str(index))) from None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise ModelError("the weight index has no weight_map of file names", Location(file=str(index)))
+    return [index.parent / name for name in dict.fromkeys(weight_map.values())]
+
+
 def _weight_format(folder: Path) -> str | None:
-    if any(folder.glob("*.safetensors")) or (folder / "model.safetensors.index.json").is_file():
+    """"safetensors" when every weight file that would be loaded is one, "pickle" when any is not, None
+    when there are no weights. Decided from the files themselves, not from names: an index called
+    `model.safetensors.index.json` may point at `.bin` pickles, and transformers would load them."""
+    if (folder / "model.safetensors").is_file():
+        return "safetensors"
+    index = folder / SAFETENSORS_INDEX
+    if index.is_file():
+        shards = _index_shards(index)
+        if any(p.suffix != ".safetensors" for p in shards):
+            return "pickle"
+        missing = [p.name for p in shards if not p.is_file()]
+        if missing:
+            raise ModelError(
+                f"the weight index names {len(missing)} file(s) that are not there: {', '.join(missing[:3])}",
+                Location(file=str(index)),
+            )
+        return "safetensors" if shards else None
+    if any(folder.glob("*.safetensors")):
         return "safetensors"
     if any(p.suffix in _PICKLE_SUFFIXES for p in folder.iterdir() if p.is_file()):
         return "pickle"
     return None
+
+
+@contextlib.contextmanager
+def _no_unpickling(where: Path) -> Iterator[None]:
+    """Belt and braces for the check above: while the weights load, `torch.load` (the way transformers
+    reads .bin checkpoints) refuses, so no unforeseen path of a folder can unpickle behind our back."""
+    import torch
+    import torch.serialization
+
+    def refuse(*args, **kwargs):
+        raise ModelError(
+            "loading this model would unpickle a file; TuneAhead loads only safetensors by default",
+            Location(file=str(where)),
+            hint="convert the weights to safetensors where you trust them, or pass --allow-pickle",
+        )
+
+    saved = torch.load, torch.serialization.load
+    torch.load = torch.serialization.load = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.load, torch.serialization.load = saved  # type: ignore[assignment]
 
 
 def _ships_code(folder: Path) -> bool:
@@ -158,9 +234,14 @@ def _ships_code(folder: Path) -> bool:
 
 
 def load_hf_folder(
-    folder: Path, *, dtype: str = "float32", trust_remote_code: bool = False, allow_pickle: bool = False
+    folder: Path, *, dtype: str = "float32", trust_remote_code: bool | None = None, allow_pickle: bool | None = None
 ):
-    """A causal LM from a local Hugging Face folder (safetensors unless pickles are explicitly allowed)."""
+    """A causal LM from a local Hugging Face folder (safetensors unless pickles are explicitly allowed).
+
+    `trust_remote_code` / `allow_pickle`: None takes them from the enclosing `model_trust` (default off)."""
+    trust = _TRUST.get()
+    trust_remote_code = trust.trust_remote_code if trust_remote_code is None else trust_remote_code
+    allow_pickle = trust.allow_pickle if allow_pickle is None else allow_pickle
     torch_dtype = _torch_dtype(dtype)
     fmt = _weight_format(folder)
     if fmt is None:
@@ -173,13 +254,14 @@ def load_hf_folder(
             "so TuneAhead only loads safetensors by default",
             Location(file=str(folder)),
             hint="convert once where you trust the file (`AutoModelForCausalLM.from_pretrained(folder)"
-            ".save_pretrained(folder)` writes model.safetensors), or allow pickle weights explicitly",
+            ".save_pretrained(folder)` writes model.safetensors), or pass --allow-pickle",
         )
     from transformers import AutoModelForCausalLM
 
     from tuneahead.models.offline import hub_offline
 
-    with hub_offline():
+    guard = contextlib.nullcontext() if allow_pickle else _no_unpickling(folder)
+    with hub_offline(), guard:
         try:
             model = AutoModelForCausalLM.from_pretrained(
                 str(folder),
@@ -188,12 +270,14 @@ def load_hf_folder(
                 use_safetensors=fmt == "safetensors",
                 dtype=torch_dtype,
             )
+        except ModelError:
+            raise
         except Exception as exc:  # noqa: BLE001 -- transformers raises many types for bad folders
             hint = None
             if not trust_remote_code and ("trust_remote_code" in str(exc) or _ships_code(folder)):
                 hint = (
                     "this model ships its own Python code (auto_map in config.json); TuneAhead does not run "
-                    "it unless you explicitly allow trust_remote_code"
+                    "it unless you pass --trust-remote-code"
                 )
             raise ModelError(f"cannot load the model: {exc}", Location(file=str(folder)), hint=hint) from None
     return model.eval()
@@ -236,11 +320,13 @@ def load_model(
     ref: str,
     *,
     dtype: str = "float32",
-    trust_remote_code: bool = False,
+    trust_remote_code: bool | None = None,
     seed: int = 0,
-    allow_pickle: bool = False,
+    allow_pickle: bool | None = None,
 ) -> LoadedModel:
-    """Load a model reference (see module doc) with its tokenizer; on CPU, in eval mode."""
+    """Load a model reference (see module doc) with its tokenizer; on CPU, in eval mode.
+
+    `trust_remote_code` / `allow_pickle`: None takes them from the enclosing `model_trust` (default off)."""
     started = time.perf_counter()
     resolved = resolve_model_ref(ref)
     _torch_dtype(dtype)  # fail on a bad dtype before any slow work

@@ -389,7 +389,7 @@ def run_probe(
     from tuneahead.probe.features import features_from_trace
     from tuneahead.probe.findings import probe_findings
 
-    features = features_from_trace(outcome.trace, outcome.evals)
+    features = features_from_trace(outcome.trace, outcome.evals, vocab_size=_vocab_size(loaded))
     estimate = costs.estimate_cost(
         n_params=plan.n_params,
         n_trainable=outcome.trainable_params,
@@ -531,6 +531,11 @@ def _run_notes(recipe: Recipe, plan: ProbePlan, outcome: _Outcome, device: str) 
     if nonfinite is not None:
         notes.append(f"NaN/inf loss or gradient at step {nonfinite.step}: the probe stopped there")
     return notes
+
+
+def _vocab_size(loaded: LoadedModel) -> int | None:
+    size = loaded.config.get("vocab_size")
+    return size if isinstance(size, int) and size > 1 else None
 
 
 def _resolve_model(model, recipe: Recipe, seed: int) -> tuple[LoadedModel, bool]:

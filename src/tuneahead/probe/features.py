@@ -29,19 +29,31 @@ NAN = float("nan")
 SPIKE_WINDOW = 5
 SPIKE_SIGMAS = 4.0
 SPIKE_MIN_REL = 0.05
-# The loss diverged when the end window is this much above the start window (or NaN/inf appeared).
+# The loss diverged when NaN/inf appeared, when the end window is this much above where the loss started
+# (the first step's loss, before any update, or the start window, whichever is lower), or when it climbed
+# to the no-information level and stayed there: every loss of the end window at least NO_INFO_SHARE of
+# ln(vocabulary size), the loss of a uniform guess over the vocabulary, having started below it. A model
+# blown up by a huge learning rate often lands there with finite floats (whether it overflows to NaN
+# first depends on the CPU's kernels), and a run at that level has learnt nothing either way.
 DIVERGED_RISE = 1.25
+NO_INFO_SHARE = 0.9
 
 
 class TraceView:
     """The part of a probe trace up to a step, with the arrays features read (computed once)."""
 
     def __init__(
-        self, trace: Sequence[StepRecord], eval_points: Sequence[EvalPoint], upto_step: int | None = None
+        self,
+        trace: Sequence[StepRecord],
+        eval_points: Sequence[EvalPoint],
+        upto_step: int | None = None,
+        vocab_size: int | None = None,
     ):
         limit = math.inf if upto_step is None else upto_step
         self.records = [r for r in trace if r.step <= limit]
         self.evals = sorted((e for e in eval_points if e.step <= limit), key=lambda e: e.step)
+        # ln(V): the loss of a uniform guess over the vocabulary (NaN when the vocabulary is not known).
+        self.no_information_loss = math.log(vocab_size) if vocab_size and vocab_size > 1 else NAN
 
     # ---- steps
     @property
@@ -98,11 +110,18 @@ class TraceView:
 
 
 def features_from_trace(
-    trace: Sequence[StepRecord], eval_points: Sequence[EvalPoint], upto_step: int | None = None
+    trace: Sequence[StepRecord],
+    eval_points: Sequence[EvalPoint],
+    upto_step: int | None = None,
+    *,
+    vocab_size: int | None = None,
 ) -> dict[str, float]:
-    """Every dynamic feature of the probe, as if it had stopped after `upto_step` steps."""
+    """Every dynamic feature of the probe, as if it had stopped after `upto_step` steps.
+
+    `vocab_size` (the model's) lets divergence be recognised as a loss that climbed to the
+    no-information level; without it only NaN/inf and the relative rise count."""
     with np.errstate(all="ignore"):
-        return compute_all("dynamic", TraceView(trace, eval_points, upto_step))
+        return compute_all("dynamic", TraceView(trace, eval_points, upto_step, vocab_size))
 
 
 def _dynamic(name: str, group: str, unit: str, meaning: str):
@@ -267,7 +286,8 @@ def nonfinite_step(v: TraceView) -> float:
     "probe_diverged",
     "stability",
     "bool",
-    f"NaN/inf appeared, or the loss ended {DIVERGED_RISE:g}x above where it started",
+    f"NaN/inf appeared, the loss ended {DIVERGED_RISE:g}x above where it started, or it climbed to the "
+    "no-information level (about ln of the vocabulary size) and stayed there",
 )
 def diverged(v: TraceView) -> float:
     if v.first_nonfinite() is not None:
@@ -275,7 +295,17 @@ def diverged(v: TraceView) -> float:
     start, end = v.start_loss(), v.end_loss()
     if not (math.isfinite(start) and math.isfinite(end)):
         return NAN
-    return float(end > DIVERGED_RISE * start)
+    if end > DIVERGED_RISE * min(start, float(v.losses[0])):
+        return 1.0
+    return float(at_no_information_level(v))
+
+
+def at_no_information_level(v: TraceView) -> bool:
+    """The loss started below the no-information level and every loss of the end window is at it."""
+    level = NO_INFO_SHARE * v.no_information_loss
+    if not math.isfinite(level) or len(v.losses) < 2 * v.window:
+        return False
+    return bool(v.start_loss() < level and np.all(v.losses[-v.window :] >= level))
 
 
 # ================================================================ gradients

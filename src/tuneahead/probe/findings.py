@@ -51,7 +51,8 @@ def diverged(f: Mapping[str, float], recipe: Recipe) -> Finding | None:
     else:
         evidence = (
             f"the training loss rose from {f['probe_initial_loss']:.3g} to {f['probe_final_loss']:.3g} nats "
-            "over the probe"
+            "over the probe (a diverged model ends near the no-information level, about ln of the "
+            "vocabulary size, whether or not its floats overflow)"
         )
     return Finding(
         code="probe_diverged",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tuneahead.errors import Location, RecipeError
+from tuneahead.safe_yaml import AliasBombError, compose_bounded
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -88,7 +89,7 @@ def read_config_file(path: str | Path) -> RawConfig:
 def _parse_yaml(text: str, display: str) -> tuple[Any, dict[str, int]]:
     loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose_bounded(loader)
         if node is None:
             return None, {}
         lines: dict[str, int] = {}
@@ -101,6 +102,10 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, dict[str, int]]:
         raise RecipeError(f"cannot parse YAML: {problem}", Location(file=display, line=line)) from exc
     except yaml.YAMLError as exc:
         raise RecipeError(f"cannot parse YAML: {exc}", Location(file=display)) from exc
+    except AliasBombError as exc:
+        raise RecipeError(str(exc), Location(file=display)) from None
+    except RecursionError:
+        raise RecipeError("cannot parse YAML: nested too deeply", Location(file=display)) from None
     finally:
         loader.dispose()
     return data, lines

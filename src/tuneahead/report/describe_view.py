@@ -33,11 +33,11 @@ def render_describe(console: Console, result, *, show_all: bool = False) -> None
         lines.append(f"[yellow]skipped {rep.invalid:,} invalid rows[/] (see --json for samples)")
     if result.eval_report is not None:
         ev = result.eval_report
-        lines.append(f"[bold]eval[/]: {', '.join(ev.files)}  ({ev.examples:,} examples)")
+        lines.append(f"[bold]eval[/]: {escape(', '.join(ev.files))}  ({ev.examples:,} examples)")
     tok = result.tokenizer
-    lines.append(f"[bold]tokenizer[/]: {tok['name']}")
+    lines.append(f"[bold]tokenizer[/]: {escape(str(tok['name']))}")
     if result.tokenizer_note:
-        lines.append(f"  [dim]{result.tokenizer_note}[/]")
+        lines.append(f"  [dim]{escape(result.tokenizer_note)}[/]")
     if result.recipe is not None:
         src = result.recipe.source
         lines.append(f"[bold]recipe[/]: {escape(src.path or '(in memory)')} ({src.framework})")

@@ -99,6 +99,18 @@ class RunRecord:
         return self.final_metric >= self.target
 
 
+def check_outcome(final_metric: float, cost_full: float | None = None) -> None:
+    """A final metric is a finite score in [0, 1] (as targets are); a cost is finite and positive."""
+    where = Location(field="metric")
+    if not math.isfinite(final_metric):
+        raise InputError(f"the final metric must be a number, got {final_metric}", where)
+    if not 0.0 <= final_metric <= 1.0:
+        hint = f"{final_metric:g} looks like a percentage: pass {final_metric / 100:g}" if 1 < final_metric <= 100 else None
+        raise InputError(f"the final metric must be a score between 0 and 1, got {final_metric:g}", where, hint=hint)
+    if cost_full is not None and not (math.isfinite(cost_full) and cost_full > 0):
+        raise InputError(f"--cost-full must be a positive number of FLOPs, got {cost_full}", Location(field="cost-full"))
+
+
 def _num(value: Any) -> float | None:
     """SQLite has no NaN: store it as NULL."""
     if value is None:
@@ -135,21 +147,45 @@ def _clean(obj: Any) -> Any:
 class RunStore:
     """SQLite run history (WAL mode; readers never block the writer)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, must_exist: bool = False) -> None:
+        """Open (or create) the store at `path`. A file that is not a TuneAhead run store is an
+        InputError naming it, raised here, before any work whose record would need the store."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=60000")
-        self._migrate()
+        where = Location(file=str(self.path))
+        if must_exist and not self.path.is_file():
+            raise InputError("run store not found", where)
+        if self.path.is_dir():
+            raise InputError("a run store is a SQLite file, and this is a folder", where)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the run store: {exc}", where) from None
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=60000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a read-only or corrupt file
+            self._conn.close()
+            raise InputError(
+                f"not a usable TuneAhead run store ({exc})", where,
+                hint="pass a new file name (it is created) or a store written by `check --record` / `campaign run`",
+            ) from None
 
     # ------------------------------------------------------------ schema
 
     def _migrate(self) -> None:
-        row = self._conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-        if row is not None:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            # Someone else's SQLite database: adding our tables to it would be a surprise.
+            raise InputError(
+                "this SQLite database is not a TuneAhead run store (it has other tables)",
+                Location(file=str(self.path)),
+                hint="pass a new file name (it is created) or a store written by `check --record`",
+            )
+        if "meta" in tables:
             found = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if found is not None and int(found["value"]) > SCHEMA_VERSION:
                 raise InputError(
@@ -232,12 +268,26 @@ class RunStore:
             )
             return cur.execute("SELECT COUNT(*) FROM features WHERE run_id=?", (run_id,)).fetchone()[0] - before
 
-    def set_outcome(self, run_id: str, final_metric: float, *, cost_full: float | None = None) -> RunRecord:
-        """Record how a run ended (e.g. a checked fine-tune, once it has run); returns the updated run."""
+    def set_outcome(
+        self, run_id: str, final_metric: float, *, cost_full: float | None = None, replace: bool = False
+    ) -> RunRecord:
+        """Record how a run ended (e.g. a checked fine-tune, once it has run); returns the updated run.
+
+        The metric is a score in [0, 1] like the targets; a recorded outcome is replaced only with
+        `replace=True`, so a typo cannot silently overwrite what a run really reached."""
+        check_outcome(final_metric, cost_full)
         with self.transaction() as cur:
-            row = cur.execute("SELECT target, costs_json FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            row = cur.execute(
+                "SELECT target, final_metric, costs_json FROM runs WHERE run_id=?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise InputError(f"no run {run_id!r} in this store", Location(file=str(self.path), field="run_id"))
+            if row["final_metric"] is not None and not replace:
+                raise InputError(
+                    f"run {run_id!r} already has an outcome ({row['final_metric']:g})",
+                    Location(file=str(self.path), field="run_id"),
+                    hint="pass --replace to overwrite it",
+                )
             target = row["target"]
             success = None if target is None else int(final_metric >= target)
             costs = json.loads(row["costs_json"])
