@@ -109,6 +109,55 @@ def test_pickle_weights_refused_unless_allowed(tmp_path: Path, tiny) -> None:
     assert torch.equal(_logits(allowed.model), _logits(tiny.model))
 
 
+def test_an_index_that_names_pickles_is_pickle(tmp_path: Path, tiny) -> None:
+    """A `model.safetensors.index.json` whose shards are `.bin` files: the name says safetensors, the
+    files that would be loaded are pickles. Refused by default, from the CLI too; loads when allowed."""
+    import json
+    import subprocess
+    import sys
+
+    from tuneahead.models.loading import ModelTrust, model_trust
+
+    folder = save_folder(tiny, tmp_path / "disguised", pickle=True)
+    names = list(tiny.model.state_dict())
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": {n: "pytorch_model.bin" for n in names}}), encoding="utf-8"
+    )
+    with pytest.raises(ModelError) as err:
+        load_model(str(folder))
+    assert "pickle" in str(err.value)
+    with model_trust(ModelTrust(allow_pickle=True)):
+        allowed = load_model(str(folder))
+    assert torch.equal(_logits(allowed.model), _logits(tiny.model))
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"base_model: {folder}\nlearning_rate: 1e-3\nmax_seq_length: 64\n", encoding="utf-8")
+    data = tmp_path / "train.jsonl"
+    rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+            for i in range(8)]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "tuneahead.cli", "probe", "--recipe", str(recipe), "--data", str(data),
+           "--steps", "2", "--threads", "1", "--json"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 5 and "pickle" in refused.stdout, refused.stderr[-500:]
+    opted_in = subprocess.run([*cmd, "--allow-pickle"], capture_output=True, text=True, timeout=300)
+    assert opted_in.returncode == 0, opted_in.stdout[-500:] + opted_in.stderr[-500:]
+
+
+def test_an_index_naming_missing_shards_is_a_model_error(tmp_path: Path, tiny) -> None:
+    import json
+
+    folder = save_folder(tiny, tmp_path / "broken-index")
+    for f in folder.glob("*.safetensors"):
+        f.unlink()
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"x": "model-00001-of-00002.safetensors"}}), encoding="utf-8"
+    )
+    with pytest.raises(ModelError) as err:
+        load_model(str(folder))
+    assert "not there" in str(err.value)
+
+
 def test_folder_problems_are_model_errors(tmp_path: Path, tiny) -> None:
     folder = save_folder(tiny, tmp_path / "no-weights")
     for f in folder.glob("*.safetensors"):

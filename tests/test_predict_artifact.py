@@ -151,3 +151,54 @@ def test_linear_success_model_round_trips_as_json(runs: pd.DataFrame, tmp_path: 
     q = Predictor.load(path)
     np.testing.assert_array_equal(p.predict_arrays(runs)["p_success"], q.predict_arrays(runs)["p_success"])
     assert {f.p_method for f in q.predict(runs.head(3), explain=False)} == {"linear+" + q.calibrators["linear"].kind}
+
+
+def _rehash(folder: Path, model: str) -> None:
+    """Fix up the metadata's hash after editing a model file: only the file's structure can catch it now."""
+    import hashlib
+
+    meta_path = folder / "predictor.json"
+    meta = json.loads(meta_path.read_text())
+    meta["models"][model]["sha256"] = hashlib.sha256((folder / f"{model}.txt").read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_metadata_without_a_training_summary_is_refused(saved: tuple[Predictor, Path], tmp_path: Path) -> None:
+    folder = _copy(saved[1], tmp_path / "no-summary")
+    meta = json.loads((folder / "predictor.json").read_text())
+    meta["training_summary"] = None  # would silently switch the out-of-distribution check off
+    (folder / "predictor.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError) as err:
+        Predictor.load(folder)
+    assert err.value.location.field == "training_summary"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated-1", "truncated-5", "truncated-50", "truncated-98",
+                                    "truncated-99", "bad-child", "bad-feature", "bad-size"])
+def test_a_damaged_model_file_with_a_fixed_hash_is_an_input_error(
+    saved: tuple[Predictor, Path], tmp_path: Path, damage: str
+) -> None:
+    """Checked before LightGBM parses it (a damaged file can abort LightGBM's parser, and the process)."""
+    folder = _copy(saved[1], tmp_path / damage)
+    model = folder / "regressor.txt"
+    text = model.read_text()
+    if damage == "garbage":
+        text = "tree\nversion=v4\n" + "x" * 500
+    elif damage.startswith("truncated"):
+        text = text[: len(text) * int(damage.split("-")[1]) // 100]
+    elif damage == "bad-child":
+        text = text.replace("\nleft_child=", "\nleft_child=9999 ", 1)
+    elif damage == "bad-feature":
+        text = text.replace("\nsplit_feature=", "\nsplit_feature=9999 ", 1)
+    else:
+        text = text.replace("\ntree_sizes=", "\ntree_sizes=7 ", 1)
+    model.write_text(text)
+    _rehash(folder, "regressor")
+    # In a child process: were the check to miss, an abort would not take the test runner with it.
+    code = (
+        "import sys\nfrom tuneahead.predict import Predictor\nfrom tuneahead.errors import InputError\n"
+        f"try:\n    Predictor.load({str(folder)!r})\nexcept InputError as e:\n    print(e); sys.exit(4)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, (done.returncode, done.stderr[-400:])
+    assert "regressor.txt" in done.stdout

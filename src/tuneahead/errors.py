@@ -70,8 +70,11 @@ class TuneAheadError(Exception):
         }
 
 
-class InputError(TuneAheadError):
-    """Invalid user input: a data row, a recipe key, a file that cannot be read."""
+class InputError(TuneAheadError, ValueError):
+    """Invalid user input: a data row, a recipe key, a file, a command-line value.
+
+    Also a ValueError, so code that validates with `except ValueError` keeps working, and every
+    user-supplied value can raise this (exit 4, with its location) where it enters."""
 
     exit_code = ExitCode.INPUT
 

@@ -68,7 +68,7 @@ def iter_examples(
     """
     forced = resolve_format(format)
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive number of examples, got {limit}")
+        raise InputError(f"limit must be a positive number of examples, got {limit}", Location(field="limit"))
     files, skipped = discover_files(paths)
     report = report if report is not None else IngestReport()
     report.files = [f.label for f in files]

@@ -175,7 +175,88 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     if df.empty:
         raise DataError("run table has no rows", loc)
     df.columns = [str(c) for c in df.columns]
-    return _decode_list_columns(df, str(p))
+    # Where each row came from, so an error about a value can name the file and its line.
+    df.attrs[SOURCE_ATTR] = str(p)
+    df.attrs[FIRST_LINE_ATTR] = {".csv": 2, ".tsv": 2, ".txt": 2, ".jsonl": 1, ".ndjson": 1}.get(suffix)
+    if suffix in {".csv", ".tsv", ".txt"}:
+        _check_rectangular(p, "\t" if suffix == ".tsv" else ",")
+    df = _decode_list_columns(df, str(p))
+    _check_unique_runs(df)
+    return df
+
+
+SOURCE_ATTR = "tuneahead_source"  # DataFrame.attrs key: the file a run table was read from
+FIRST_LINE_ATTR = "tuneahead_first_line"  # ... and the file line of its first row (None: no lines)
+
+
+def row_location(table: pd.DataFrame, row: int, field: str | None = None) -> Location:
+    """Where row `row` (0-based position) of a run table is in the user's file, as far as is known."""
+    first = table.attrs.get(FIRST_LINE_ATTR)
+    return Location(file=table.attrs.get(SOURCE_ATTR), line=None if first is None else first + row, field=field)
+
+
+def _row_name(table: pd.DataFrame, row: int) -> str:
+    return "" if table.attrs.get(FIRST_LINE_ATTR) is not None else f" (row {row + 1})"
+
+
+def _check_rectangular(path: Path, sep: str) -> None:
+    """pandas pads a short CSV row with NaN without a word: a row with a field missing is an error."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        header = next(reader, [])
+        for row in reader:
+            if row and len(row) != len(header):
+                raise DataError(
+                    f"this row has {len(row)} fields, the header {len(header)}",
+                    Location(file=str(path), line=reader.line_num),
+                    hint="every row needs a value (possibly empty) for every column",
+                )
+
+
+def _check_unique_runs(table: pd.DataFrame) -> None:
+    """A run counted twice weighs double and can sit on both sides of a held-out split."""
+    if RUN_ID in table.columns:
+        ids = table[RUN_ID].astype(str)
+        dup = ids.duplicated(keep=False)
+        if dup.any():
+            first, second = (int(i) for i in ids.index[dup][:2])
+            raise DataError(
+                f"run id {ids.iloc[first]!r} appears twice{_row_name(table, second)}",
+                row_location(table, second, RUN_ID),
+                hint=f"first seen at {row_location(table, first)}; each run must be listed once",
+            )
+        rest = table.drop(columns=[RUN_ID])
+    else:
+        rest = table
+    hashable = rest.map(lambda v: json.dumps(v) if isinstance(v, list) else v)
+    same = hashable.duplicated(keep=False)
+    if same.any():
+        first, second = (int(i) for i in hashable.index[same][:2])
+        raise DataError(
+            f"this row repeats another one in every value{_row_name(table, second)} (a run recorded twice?)",
+            row_location(table, second),
+            hint=f"the same as {row_location(table, first)}; drop one of them",
+        )
+
+
+def require_numeric(table: pd.DataFrame, cols: Iterable[str]) -> None:
+    """Every value of `cols` is a number or missing; else an error naming the file, line and column."""
+    import pandas as pd
+
+    for col in cols:
+        if pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
+            continue
+        for i, v in enumerate(table[col].tolist()):
+            if v is None or isinstance(v, bool):
+                continue
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{col!r} must be a number, got {v!r}{_row_name(table, i)}", row_location(table, i, col)
+                ) from None
 
 
 def _read_store(path: Path) -> pd.DataFrame:
@@ -231,6 +312,8 @@ class Task:
         require_columns(table, [self.target], what="target")
         if isinstance(self.threshold, str):
             require_columns(table, [self.threshold], what="threshold")
+        require_numeric(table, [self.target, *([self.threshold] if isinstance(self.threshold, str) else [])])
+        require_varying(table, self.target)
         cols = select_feature_columns(
             table,
             target=self.target,
@@ -266,6 +349,19 @@ class Task:
         y = table[self.target].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             return y >= t
+
+
+def require_varying(table: pd.DataFrame, target: str) -> None:
+    """A target that is the same in every run has nothing to teach (and scores a meaningless R² of 1)."""
+    import pandas as pd
+
+    values = pd.to_numeric(table[target], errors="coerce").dropna()
+    if len(values) > 1 and values.nunique() == 1:
+        raise InputError(
+            f"{target!r} is {values.iloc[0]:g} in every run: there is nothing to learn or evaluate",
+            Location(file=table.attrs.get(SOURCE_ATTR), field=target),
+            hint="check that the column holds each run's own final score",
+        )
 
 
 def require_columns(table: pd.DataFrame, cols: Iterable[str], *, what: str = "column") -> None:

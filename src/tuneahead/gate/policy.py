@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from tuneahead.errors import ExitCode
+from tuneahead.errors import ExitCode, InputError, Location
 
 OOD_SHRINK = 0.5  # how much of P's distance from 0.5 survives outside the training data
 
@@ -46,7 +46,8 @@ class Policy:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.no_go_at < self.go_at <= 1.0:
-            raise ValueError(f"need 0 <= no_go_at < go_at <= 1, got {self.no_go_at} and {self.go_at}")
+            raise InputError(f"need 0 <= no_go_at < go_at <= 1, got {self.no_go_at} and {self.go_at}",
+                             Location(field="go-at/no-go-at"))
 
 
 @dataclass(frozen=True)

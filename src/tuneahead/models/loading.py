@@ -51,7 +51,7 @@ class ModelTrust:
     trust_remote_code: bool = False  # run the Python code a model folder ships (auto_map)
 
 
-_TRUST: ContextVar[ModelTrust] = ContextVar("tuneahead_model_trust", default=ModelTrust())
+_TRUST: ContextVar[ModelTrust] = ContextVar("tuneahead_model_trust", default=ModelTrust())  # noqa: B039 (frozen)
 
 
 @contextlib.contextmanager
@@ -277,7 +277,7 @@ def load_hf_folder(
             if not trust_remote_code and ("trust_remote_code" in str(exc) or _ships_code(folder)):
                 hint = (
                     "this model ships its own Python code (auto_map in config.json); TuneAhead does not run "
-                    "it unless you pass --trust-remote-code"
+                    "it unless you allow it (--trust-remote-code, or trust_remote_code=True in Python)"
                 )
             raise ModelError(f"cannot load the model: {exc}", Location(file=str(folder)), hint=hint) from None
     return model.eval()

@@ -25,6 +25,7 @@ from tuneahead.predict.calibration import Calibrator
 from tuneahead.predict.conformal import ResidualModel
 from tuneahead.predict.lgbm import BoostingParams
 from tuneahead.predict.linear import LinearClassifier
+from tuneahead.predict.model_file import validate_model_text
 from tuneahead.predict.ood import TrainingSummary
 from tuneahead.predict.schema import FeatureSchema, SchemaMismatchError
 
@@ -119,8 +120,6 @@ def _finite(obj: Any) -> Any:
 
 def load(directory: str | Path, *, expect_features: Sequence[str] | None = None) -> Predictor:
     """Load a saved predictor; with `expect_features`, fail clearly unless they cover its schema."""
-    import lightgbm as lgb
-
     from tuneahead.predict.predictor import Predictor
 
     root = Path(directory)
@@ -168,7 +167,14 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
         p.calibrators = {k: Calibrator.from_dict(v) for k, v in ps["calibrators"].items()}
         p.linear = LinearClassifier.from_dict(ps["linear"]) if ps.get("linear") else None
         p.residuals = ResidualModel.from_dict(meta["conformal"])
-        p.summary = TrainingSummary.from_dict(meta["training_summary"]) if meta.get("training_summary") else None
+        if not isinstance(meta.get("training_summary"), dict):
+            # Without it the out-of-distribution check would be silently off.
+            raise InputError(
+                "the predictor metadata has no training summary, which the out-of-distribution check needs",
+                Location(file=str(meta_path), field="training_summary"),
+                hint="save the predictor again (`tuneahead fit` writes it)",
+            )
+        p.summary = TrainingSummary.from_dict(meta["training_summary"])
         p.importance = [(str(n), float(v)) for n, v in meta["global_importance"]]
         p.diagnostics = meta.get("diagnostics", {})
         for name, info in meta["models"].items():
@@ -181,7 +187,9 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
                     Location(file=str(path)),
                     hint="save the predictor again; do not mix files from different predictors",
                 )
-            setattr(p, name, lgb.Booster(model_file=str(path)))
+            # The classifier may read the success bar as one more input after the features.
+            extra = int(name == "classifier" and p.classifier_uses_threshold)
+            setattr(p, name, _booster(path, len(schema.names) + extra))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"predictor metadata is incomplete or malformed: {exc!r}", Location(file=str(meta_path))) from None
     if p.regressor is None:
@@ -192,3 +200,15 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
             Location(file=str(root / 'regressor.txt')),
         )
     return p
+
+
+def _booster(path: Path, n_features: int):
+    """A LightGBM booster from a model file checked first, so a damaged file is an input error, not an abort."""
+    import lightgbm as lgb
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        validate_model_text(text, n_features)
+        return lgb.Booster(model_str=text)
+    except (UnicodeDecodeError, ValueError, lgb.basic.LightGBMError) as exc:
+        raise InputError(f"not a valid LightGBM model: {exc}", Location(file=str(path))) from None

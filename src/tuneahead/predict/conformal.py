@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tuneahead.errors import InputError, Location
+
 
 @dataclass(frozen=True)
 class ResidualModel:
@@ -34,7 +36,7 @@ class ResidualModel:
     def quantiles(self, coverage: float) -> tuple[float, float]:
         """(q_lo, q_hi) so that [ŷ + q_lo, ŷ + q_hi] covers `coverage` of new runs (finite-sample corrected)."""
         if not 0.0 < coverage < 1.0:
-            raise ValueError(f"coverage must lie strictly between 0 and 1, got {coverage}")
+            raise InputError(f"coverage must lie strictly between 0 and 1, got {coverage}", Location(field="coverage"))
         alpha = 1.0 - coverage
         n = self.n
         k_hi = math.ceil((n + 1) * (1 - alpha / 2))  # 1-based rank

@@ -40,6 +40,8 @@ from tuneahead.evaluate.runs import (
     FeatureInfo,
     feature_info,
     require_columns,
+    require_numeric,
+    require_varying,
     select_feature_columns,
 )
 from tuneahead.evaluate.splits import group_folds
@@ -144,9 +146,11 @@ class Predictor:
         recipe_prefixes: Sequence[str] = DEFAULT_RECIPE_PREFIXES,
     ) -> None:
         if p_method not in ("auto", "classifier", "linear", "conformal"):
-            raise ValueError(f"p_method must be 'auto', 'classifier', 'linear' or 'conformal', not {p_method!r}")
+            raise InputError(f"p_method must be 'auto', 'classifier', 'linear' or 'conformal', not {p_method!r}",
+                             Location(field="p_method"))
         if calibration not in ("auto", "isotonic", "platt", "identity"):
-            raise ValueError(f"calibration must be 'auto', 'isotonic', 'platt' or 'identity', not {calibration!r}")
+            raise InputError(f"calibration must be 'auto', 'isotonic', 'platt' or 'identity', not {calibration!r}",
+                             Location(field="calibration"))
         self.boosting = BoostingParams(
             num_leaves=num_leaves,
             min_data_in_leaf=min_data_in_leaf,
@@ -157,7 +161,8 @@ class Predictor:
             seed=seed,
         )
         if regularisation not in ("auto", "fixed"):
-            raise ValueError(f"regularisation must be 'auto' or 'fixed', not {regularisation!r}")
+            raise InputError(f"regularisation must be 'auto' or 'fixed', not {regularisation!r}",
+                             Location(field="regularisation"))
         self.inner_folds = inner_folds
         self.regularisation = regularisation
         self.p_method_requested: PMethod = p_method
@@ -216,6 +221,8 @@ class Predictor:
         names = select_feature_columns(table, target=target, feature_cols=feature_cols, exclude=excluded)
         if group_col is not None:
             require_columns(table, [group_col], what="group")
+        require_numeric(table, [target, *([threshold_col] if threshold_col else [])])
+        require_varying(table, target)
 
         y_all = feature_matrix(table, [target])[:, 0]
         keep = np.isfinite(y_all)

@@ -106,21 +106,10 @@ def feature_matrix(table: pd.DataFrame, names: Sequence[str], *, strict: bool = 
         try:
             values = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         except (ValueError, TypeError):
-            bad_i = next(i for i, v in enumerate(col.tolist()) if not _is_number_like(v))
-            raise InputError(
-                f"feature {name!r} must be numeric, got {col.tolist()[bad_i]!r}",
-                Location(line=bad_i + 1, field=name),
-            ) from None
+            from tuneahead.evaluate.runs import require_numeric
+
+            require_numeric(table, [name])  # raises, naming the file, line and column
+            raise InputError(f"feature {name!r} must be numeric", Location(field=name)) from None
         values[~np.isfinite(values)] = np.nan
         out[:, j] = values
     return out
-
-
-def _is_number_like(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True

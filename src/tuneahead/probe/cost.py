@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from tuneahead.errors import InputError, Location
+
 
 @dataclass(frozen=True)
 class Accelerator:
@@ -56,7 +58,7 @@ def accelerator(name: str) -> Accelerator:
         return ACCELERATORS[key]
     except KeyError:
         known = ", ".join(a.name for a in ACCELERATORS.values())
-        raise ValueError(f"unknown accelerator {name!r}; known: {known}") from None
+        raise InputError(f"unknown accelerator {name!r}; known: {known}", Location(field="accelerator")) from None
 
 
 def flops_per_train_token(n_params: int, n_trainable: int, full: bool) -> float:
@@ -118,7 +120,7 @@ def estimate_cost(
     acc = accelerator(accelerator_name)
     mfu = acc.default_mfu if mfu is None else mfu
     if not 0 < mfu <= 1:
-        raise ValueError(f"MFU must be in (0, 1], got {mfu}")
+        raise InputError(f"MFU must be in (0, 1], got {mfu}", Location(field="mfu"))
     per_token = flops_per_train_token(n_params, n_trainable, full)
     full_flops = per_token * full_tokens
     probe_train_flops = per_token * probe_train_tokens
@@ -185,7 +187,7 @@ def choose_probe_steps(
     probe runs longer than the full run itself.
     """
     if not 0 < budget <= 1:
-        raise ValueError(f"budget must be a share of the full run in (0, 1], got {budget}")
+        raise InputError(f"budget must be a share of the full run in (0, 1], got {budget}", Location(field="budget"))
     allowed = budget * full_flops - eval_flops
     budget_steps = max(0, math.floor(allowed / flops_per_step)) if flops_per_step > 0 else 0
     steps = min(max(budget_steps, min_steps), max_steps)

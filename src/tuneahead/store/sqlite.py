@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneahead.errors import InputError, Location
+from tuneahead.errors import DataError, InputError, Location
 
 SCHEMA_VERSION = 1
 
@@ -169,7 +169,7 @@ class RunStore:
             self._migrate()
         except sqlite3.DatabaseError as exc:  # "file is not a database", a read-only or corrupt file
             self._conn.close()
-            raise InputError(
+            raise DataError(
                 f"not a usable TuneAhead run store ({exc})", where,
                 hint="pass a new file name (it is created) or a store written by `check --record` / `campaign run`",
             ) from None
@@ -180,7 +180,7 @@ class RunStore:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "meta" not in tables:
             # Someone else's SQLite database: adding our tables to it would be a surprise.
-            raise InputError(
+            raise DataError(
                 "this SQLite database is not a TuneAhead run store (it has other tables)",
                 Location(file=str(self.path)),
                 hint="pass a new file name (it is created) or a store written by `check --record`",
