@@ -471,3 +471,60 @@ def test_gzip_json(tmp_path):
 def test_iter_file_rows_on_one_file():
     data_file = DataFile(FIXTURES / "text.jsonl", "text.jsonl", "jsonl")
     assert len(list(iter_file_rows(data_file))) == 2
+
+
+# ----------------------------------------------------------------------------------- bounded rows
+
+
+def _long_row(n_bytes: int) -> str:
+    return json.dumps({"text": "x" * n_bytes})
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".csv"])
+def test_a_row_over_the_limit_is_refused_with_its_line(tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".jsonl":
+        path.write_text(f'{{"text": "short"}}\n{_long_row(5000)}\n{{"text": "after"}}\n')
+    elif suffix == ".json":
+        path.write_text(f'[{{"text": "short"}},\n{_long_row(5000)},\n{{"text": "after"}}]\n')
+    else:
+        path.write_text("text\nshort\n" + "x" * 5000 + "\nafter\n")
+    with pytest.raises(DataError, match="longer than") as err:
+        rows(path)
+    assert err.value.location.file == str(path) and err.value.location.line in (2, 3)
+
+
+def test_a_long_jsonl_row_is_skipped_and_counted_without_being_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
+    path = tmp_path / "data.jsonl"
+    path.write_text(f'{{"text": "short"}}\n{_long_row(200_000)}\n{{"text": "after"}}\n')
+    errors, handler = collect_errors()
+    got = [row["text"] for _, row in rows(path, on_error=handler)]
+    assert got == ["short", "after"]  # reading went on after the long line
+    assert len(errors) == 1 and errors[0].location.line == 2
+
+
+def test_the_row_limit_is_stated_and_generous():
+    assert readers.MAX_ROW_BYTES >= 4 * 2**20  # a million-token conversation fits
+
+
+def test_a_symlink_loop_is_not_reported_as_missing(tmp_path):
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    with pytest.raises(DataError, match="loop of symbolic links"):
+        discover_files(loop)
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.symlink_to(tmp_path / "gone.jsonl")
+    with pytest.raises(DataError, match="symbolic link to .*gone.jsonl"):
+        discover_files(dangling)
+
+
+def test_files_skipped_in_a_folder_are_said(tmp_path):
+    from tuneahead.data.load import load_examples
+
+    (tmp_path / "train.jsonl").write_text('{"text": "a"}\n')
+    (tmp_path / "notes.txt").write_text("not data")
+    _, report = load_examples(tmp_path)
+    assert report.skipped_files == [str(tmp_path / "notes.txt")]
+    assert "notes.txt" in report.skipped_note() and "unsupported extension" in report.skipped_note()

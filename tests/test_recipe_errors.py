@@ -272,3 +272,39 @@ def test_yaml_aliases_of_ordinary_size_still_load(tmp_path):
 def test_deeply_nested_yaml_is_an_input_error(tmp_path):
     path = write(tmp_path, "deep.yaml", "base_model: m\nx: " + "[" * 5000 + "]" * 5000 + "\n")
     fail(path)
+
+
+# ---- messages that name what to fix ----
+
+
+def test_a_dataset_missing_from_dataset_info_is_refused_as_llamafactory_does(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dataset_info.json").write_text('{"alpaca_en": {"file_name": "a.json"}}')
+    path = write(tmp_path, "lf.yaml", "model_name_or_path: m\nstage: sft\ndataset: my_data\n")
+    err = fail(path)
+    assert err.location.field == "dataset" and err.location.line == 3
+    assert "'my_data' is not defined" in err.message and "alpaca_en" in (err.hint or "")
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_infinite_or_nan_numbers_are_refused_alike(tmp_path, value):
+    path = write(tmp_path, "recipe.yaml", f"tuneahead_recipe: 1\nbase_model: tiny-1m\nlearning_rate: {value}\n")
+    err = fail(path)
+    assert err.location.field == "learning_rate"
+
+
+@pytest.mark.parametrize("name, text, key", [
+    ("axolotl.yml", "base_model: tiny-1m\nlearning_rate: 1e-4\ndatasets:\n  - path: nowhere.jsonl\n"
+     "    type: chat_template\n", "datasets[0].path"),
+    ("recipe.yaml", "tuneahead_recipe: 1\nbase_model: tiny-1m\ndatasets: [{path: nowhere.jsonl}]\n",
+     "datasets[0].path"),
+])
+def test_a_missing_dataset_names_the_recipe_key_pointing_at_it(tmp_path, name, text, key):
+    from tuneahead.data.load import load_recipe_data
+    from tuneahead.errors import DataError
+
+    recipe = load_recipe(write(tmp_path, name, text))
+    with pytest.raises(DataError) as err:
+        load_recipe_data(recipe)
+    assert err.value.location.field == key and err.value.location.file == str(tmp_path / name)
+    assert "nowhere.jsonl" in err.value.message

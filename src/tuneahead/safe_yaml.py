@@ -67,7 +67,7 @@ def compose_bounded(loader: yaml.SafeLoader) -> yaml.Node | None:
 
 def safe_load(text: str) -> Any:
     """`yaml.safe_load` with bounded alias expansion (raises `AliasBombError` or `yaml.YAMLError`)."""
-    loader = yaml.SafeLoader(text)
+    loader = yaml.SafeLoader(text)  # may raise yaml.ReaderError (control characters)
     try:
         node = compose_bounded(loader)
         return None if node is None else loader.construct_document(node)

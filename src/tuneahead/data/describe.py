@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuneahead.data.findings import Finding, find_pitfalls, finding_count_features
+from tuneahead.data.load import IngestReport
 from tuneahead.data.render import resolve_template
 from tuneahead.data.stats import DatasetStats, gather_stats
 from tuneahead.data.tokenizer import resolve_tokenizer
@@ -23,8 +24,8 @@ class DescribeResult:
     findings: list[Finding]
     tokenizer: dict[str, object]
     tokenizer_note: str | None
-    train_report: object  # IngestReport
-    eval_report: object | None
+    train_report: IngestReport
+    eval_report: IngestReport | None
     max_seq_length: int
     max_seq_length_source: str  # "recipe" or "default"
     loss_on: str

@@ -12,6 +12,7 @@ either an example or counted invalid: nothing is lost silently).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
@@ -48,6 +49,13 @@ class IngestReport:
                 }
             )
 
+    def skipped_note(self, shown: int = 3) -> str:
+        """Files in a data folder that were not read, in words ("" when none), so none vanishes unseen."""
+        if not self.skipped_files:
+            return ""
+        names = ", ".join(self.skipped_files[:shown]) + (" …" if len(self.skipped_files) > shown else "")
+        return f"not read: {len(self.skipped_files)} file(s) in the data folder with an unsupported extension ({names})"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -75,7 +83,8 @@ def iter_examples(
     report.skipped_files = skipped
     if not files:
         raise EmptyDatasetError(
-            f"no data files found in {_describe(paths)}",
+            "no data files found here",
+            Location(file=_describe(paths)),
             hint="supported extensions: " + ", ".join(SUPPORTED_EXTENSIONS),
         )
     return _generate(files, forced, skip_invalid, report, limit, paths)
@@ -138,13 +147,13 @@ def _generate(
 
     if report.examples == 0:
         if report.rows_read == 0:
-            message = f"no rows found in {_describe(paths)} ({len(files)} file(s) read)"
+            message = f"no rows found ({len(files)} file(s) read)"
         else:
             first = report.invalid_samples[0] if report.invalid_samples else None
-            message = f"no valid example in {_describe(paths)}: {report.rows_read} row(s) read, all invalid"
+            message = f"no valid example: {report.rows_read} row(s) read, all invalid"
             if first:
                 message += f"; first problem: {first['location']}: {first['reason']}"
-        raise EmptyDatasetError(message)
+        raise EmptyDatasetError(message, Location(file=_describe(paths)))
 
 
 def _count(report: IngestReport, source_format: str) -> None:
@@ -183,8 +192,33 @@ def load_recipe_data(
     if not train_paths:
         raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
     eval_paths = [str(p) for p in eval_data] if eval_data else [d.path for d in recipe.eval_datasets]
+    if not data:
+        _check_recipe_paths(recipe, "datasets")
+    if not eval_data:
+        _check_recipe_paths(recipe, "eval_datasets")
     if data_format == "auto" and not data and recipe.datasets:
         data_format = recipe.datasets[0].format
     train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
     evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
     return train, evals
+
+
+# The key each framework's config names its datasets under, for messages about a dataset it points at.
+_DATASET_KEYS = {
+    "axolotl": {"datasets": "datasets[{i}].path", "eval_datasets": "test_datasets[{i}].path"},
+    "llamafactory": {"datasets": "dataset", "eval_datasets": "eval_dataset"},
+    "trl": {"datasets": "dataset_name", "eval_datasets": "dataset_name"},
+}
+
+
+def _check_recipe_paths(recipe, field: str) -> None:
+    """A dataset the recipe names that is not on disk: say which recipe key points at it."""
+    for i, ref in enumerate(getattr(recipe, field)):
+        if os.path.exists(os.path.expanduser(ref.path)):  # never raises (a name too long is "not there")
+            continue
+        key = _DATASET_KEYS.get(recipe.source.framework, {}).get(field, f"{field}[{{i}}].path").format(i=i)
+        raise DataError(
+            f"the dataset {ref.path!r} that {key} names does not exist",
+            Location(file=recipe.source.path, field=key),
+            hint="fix the path in the recipe (relative paths start at the recipe's folder), or pass --data",
+        )

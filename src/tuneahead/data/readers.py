@@ -60,6 +60,10 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_KINDS) + tuple(
 )
 
 _CHUNK = 1 << 16  # bytes per read for the incremental JSON parser
+# One row holds at most this much text (a conversation of a million tokens is about 4 MiB). A longer row
+# is refused (skipped and counted with --skip-invalid) before it is parsed, so memory stays bounded by
+# one row whatever the file holds.
+MAX_ROW_BYTES = 8 * 2**20
 _PARQUET_BATCH = 4096  # rows per Parquet batch: small enough for long-text rows, large enough to be fast
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -152,7 +156,8 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
     skipped: list[str] = []
     for item in items:
         path = Path(item).expanduser()
-        if path.is_dir():
+        # os.path's tests never raise (Path's do, for a name too long for the file system).
+        if os.path.isdir(path):
             for child in _walk(path):
                 full = path / child
                 kind = file_kind(full)
@@ -160,13 +165,13 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
                     skipped.append(str(full))
                 else:
                     found.append((full, child.as_posix(), kind))
-        elif path.is_file():
+        elif os.path.isfile(path):
             kind = file_kind(path)
             if kind is None:
                 raise _unsupported(path)
             found.append((path, path.name, kind))
         else:
-            raise DataError("no such file or folder", Location(file=str(item)))
+            raise DataError(_missing_reason(path), Location(file=str(item)))
 
     # Drop repeats of one file (given twice, or inside two given folders), keeping the first.
     seen: set[Path] = set()
@@ -183,6 +188,23 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
         for full, name, (kind, compressed) in unique
     ]
     return files, skipped
+
+
+def _missing_reason(path: Path) -> str:
+    """Why a path that is neither a file nor a folder cannot be read, in the words that help."""
+    import errno
+
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "this path is a loop of symbolic links"
+        if exc.errno == errno.EACCES:
+            return "permission denied"
+        if path.is_symlink():
+            return f"a symbolic link to {os.readlink(path)!r}, which does not exist"
+        return "no such file or folder"
+    return "not a regular file or folder (a device, pipe or socket)"
 
 
 def iter_rows(
@@ -245,10 +267,38 @@ def _loads_line(raw: bytes) -> Any:
     return json.loads(raw.decode("utf-8"))
 
 
+def _too_long(loc: Location) -> DataError:
+    return DataError(
+        f"this row is longer than {MAX_ROW_BYTES // 2**20} MiB, the most one example may hold",
+        loc,
+        hint="split the document into several examples, or leave it out (--skip-invalid counts and skips it)",
+    )
+
+
+def _bounded_lines(fh: io.BufferedIOBase) -> Iterator[bytes | None]:
+    """The file's lines, each at most MAX_ROW_BYTES; a longer line is read past (never held) and
+    yields None in its place."""
+    while True:
+        raw = fh.readline(MAX_ROW_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_ROW_BYTES and not raw.endswith(b"\n"):
+            while True:
+                rest = fh.readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+        else:
+            yield raw
+
+
 def _read_jsonl(data_file: DataFile, report: ErrorHandler) -> Iterator[tuple[RowLocation, Row]]:
     label = data_file.label
     with _open(data_file) as fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in enumerate(_bounded_lines(fh), 1):
+            if raw is None:
+                report(_too_long(RowLocation(label, lineno)))
+                continue
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             if raw.isspace() or not raw:
@@ -292,7 +342,9 @@ def _read_csv(data_file: DataFile, report: ErrorHandler, delimiter: str) -> Iter
     bad_lines: list[int] = []  # physical lines that were not UTF-8, decoded with replacement characters
 
     def lines(fh: io.BufferedIOBase) -> Iterator[str]:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in enumerate(_bounded_lines(fh), 1):
+            if raw is None:  # a CSV reader cannot resynchronise past a skipped line: the file fails
+                raise _too_long(Location(label, lineno))
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             try:
@@ -301,9 +353,9 @@ def _read_csv(data_file: DataFile, report: ErrorHandler, delimiter: str) -> Iter
                 bad_lines.append(lineno)
                 yield raw.decode("utf-8", errors="replace")
 
-    # Long texts exceed csv's default 128 KiB field limit; raise it (process-wide, harmless) to 2 GiB.
-    if csv.field_size_limit() < 2**31 - 1:
-        csv.field_size_limit(2**31 - 1)
+    # Long texts exceed csv's default 128 KiB field limit; raise it (process-wide, harmless) to one row's.
+    if csv.field_size_limit() < MAX_ROW_BYTES:
+        csv.field_size_limit(MAX_ROW_BYTES)
     with _open(data_file) as fh:
         reader = csv.reader(lines(fh), delimiter=delimiter)
         header: list[str] | None = None
@@ -314,6 +366,8 @@ def _read_csv(data_file: DataFile, report: ErrorHandler, delimiter: str) -> Iter
             except StopIteration:
                 return
             except csv.Error as exc:
+                if "field limit" in str(exc):  # a quoted field spanning many lines
+                    raise _too_long(Location(label, start)) from None
                 raise DataError(f"malformed CSV: {exc}", Location(label, reader.line_num)) from exc
             if not record:
                 continue  # blank line
@@ -452,6 +506,8 @@ class _JsonText:
                 obj, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
                 if not self.eof and _maybe_truncated(exc, len(self.buf)):
+                    if len(self.buf) - self.pos > MAX_ROW_BYTES:
+                        raise _too_long(where) from None
                     self.more(size)
                     size *= 2  # geometric growth keeps re-parsing a long value linear overall
                     continue
@@ -462,6 +518,8 @@ class _JsonText:
                 self.more(size)  # a number at the buffer's end may continue in the next chunk
                 size *= 2
                 continue
+            if end - self.pos > MAX_ROW_BYTES:
+                raise _too_long(where)
             self.pos = end
             return obj
 

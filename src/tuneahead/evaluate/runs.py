@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -148,7 +149,7 @@ def load_runs(path: str | Path) -> pd.DataFrame:
 
     p = Path(path)
     loc = Location(file=str(p))
-    if not p.exists():
+    if not os.path.exists(p):  # never raises (Path.exists does, for a name too long)
         raise InputError("run table not found", loc)
     suffix = p.suffix.lower()
     try:
@@ -272,6 +273,10 @@ def _read_store(path: Path) -> pd.DataFrame:
         raise DataError(f"not a readable run store: {exc}", Location(file=str(path))) from None
 
 
+def _is_number_or_none(x: object) -> bool:
+    return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+
+
 def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
     """CSV stores list columns as JSON text; turn them back into lists of floats."""
     for col in df.columns:
@@ -286,7 +291,15 @@ def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
                     raise DataError(
                         "curve column must hold a JSON list of numbers", Location(file=source, line=i + 2, field=col)
                     ) from None
-            values.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else list(v))
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                values.append(None)
+                continue
+            items = v.tolist() if hasattr(v, "tolist") else v
+            if not isinstance(items, list | tuple) or not all(_is_number_or_none(x) for x in items):
+                raise DataError(
+                    f"curve column must hold a list of numbers, got {v!r}", row_location(df, i, col)
+                )
+            values.append([math.nan if x is None else float(x) for x in items])
         df[col] = values
     return df
 

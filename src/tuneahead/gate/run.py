@@ -254,7 +254,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
     from tuneahead.data.findings import SEVERITY_ORDER
 
     findings = sorted([*described.findings, *result.findings], key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
-    notes = list(result.notes)
+    notes = [n for n in (described.train_report.skipped_note(),) if n] + list(result.notes)
     if forecast.ood:
         notes.append(
             "This run lies outside the runs the predictor was trained on, so its confidence is lowered. "

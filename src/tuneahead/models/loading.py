@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -123,7 +124,7 @@ def resolve_model_ref(ref: str) -> ModelRef:
     if BUILTIN_HUB_ALIASES.get(ref) == SMOLLM2:
         return ModelRef("smollm2", SMOLLM2, smollm2_gguf_path(), ref)
     path = Path(ref).expanduser()
-    if path.is_file():
+    if os.path.isfile(path):  # os.path's tests never raise (Path's do, for a name too long)
         if path.suffix.lower() == ".gguf":
             return ModelRef("gguf", path.stem, path, ref)
         raise ModelError(
@@ -131,7 +132,7 @@ def resolve_model_ref(ref: str) -> ModelRef:
             Location(file=ref),
             hint="pass the folder that holds config.json and the weights",
         )
-    if path.is_dir():
+    if os.path.isdir(path):
         if (path / "config.json").is_file():
             return ModelRef("hf_folder", path.resolve().name, path, ref)
         ggufs = sorted(path.glob("*.gguf"))

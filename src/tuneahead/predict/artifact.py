@@ -190,10 +190,21 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
             # The classifier may read the success bar as one more input after the features.
             extra = int(name == "classifier" and p.classifier_uses_threshold)
             setattr(p, name, _booster(path, len(schema.names) + extra))
-    except (KeyError, TypeError, ValueError) as exc:
+    except InputError as exc:  # already says what is wrong; say where when it does not
+        if exc.location is None:
+            exc.location = Location(file=str(meta_path))
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # Every lookup of the metadata is in this block: a missing or mistyped entry lands here.
         raise InputError(f"predictor metadata is incomplete or malformed: {exc!r}", Location(file=str(meta_path))) from None
     if p.regressor is None:
         raise InputError("predictor has no regressor model", Location(file=str(meta_path), field="models"))
+    n_success_inputs = len(schema.names) + int(p.classifier_uses_threshold)
+    if p.linear is not None and len(p.linear.coef) != n_success_inputs:
+        raise InputError(
+            f"the linear success model has {len(p.linear.coef)} inputs, the schema implies {n_success_inputs}",
+            Location(file=str(meta_path), field="p_success.linear"),
+        )
     if p.regressor.num_feature() != len(schema.names):
         raise SchemaMismatchError(
             f"regressor expects {p.regressor.num_feature()} features but the schema lists {len(schema.names)}",

@@ -51,7 +51,10 @@ class Calibrator:
     def from_dict(cls, d: dict[str, Any]) -> Calibrator:
         kind = d.get("kind", "identity")
         if kind == "isotonic":
-            return cls("isotonic", tuple(map(float, d["x"])), tuple(map(float, d["y"])))
+            x, y = tuple(map(float, d["x"])), tuple(map(float, d["y"]))
+            if not x or len(x) != len(y) or list(x) != sorted(x):
+                raise ValueError("isotonic calibrator: x and y must be equally long, non-empty, x ascending")
+            return cls("isotonic", x, y)
         if kind == "platt":
             return cls("platt", a=float(d["a"]), b=float(d["b"]))
         if kind != "identity":

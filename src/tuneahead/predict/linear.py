@@ -125,17 +125,22 @@ class LinearClassifier:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LinearClassifier:
-        return cls(
-            C=float(d["C"]),
-            signs={int(j): int(s) for j, s in d.get("signs", {}).items()},
-            medians=np.asarray(d["medians"], dtype=float),
-            lows=None if d.get("lows") is None else np.asarray(d["lows"], dtype=float),
-            highs=None if d.get("highs") is None else np.asarray(d["highs"], dtype=float),
-            means=np.asarray(d["means"], dtype=float),
-            scales=np.asarray(d["scales"], dtype=float),
-            coef=np.asarray(d["coef"], dtype=float),
-            intercept=float(d["intercept"]),
-        )
+        """Raises ValueError unless every vector has one entry per input and the coefficients are finite."""
+        coef = np.asarray(d["coef"], dtype=float)
+        vectors = {name: np.asarray(d[name], dtype=float) for name in ("medians", "means", "scales")}
+        bounds = {name: None if d.get(name) is None else np.asarray(d[name], dtype=float) for name in ("lows", "highs")}
+        n = len(coef)
+        for name, v in {"coef": coef, **vectors, **{k: b for k, b in bounds.items() if b is not None}}.items():
+            if v.ndim != 1 or len(v) != n:
+                raise ValueError(f"linear model: {name} has {v.size} entries for {n} inputs")
+        if n == 0 or not np.isfinite(coef).all():
+            raise ValueError("linear model: the coefficients must be finite numbers")
+        signs = {int(j): int(s) for j, s in d.get("signs", {}).items()}
+        if any(not 0 <= j < n for j in signs):
+            raise ValueError("linear model: a sign bound names an input it does not have")
+        return cls(C=float(d["C"]), signs=signs, medians=vectors["medians"], lows=bounds["lows"],
+                   highs=bounds["highs"], means=vectors["means"], scales=vectors["scales"], coef=coef,
+                   intercept=float(d["intercept"]))
 
 
 def cross_fit_linear(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-_HEADER_KEYS = ("version", "num_class", "num_tree_per_iteration", "max_feature_idx", "feature_names", "tree_sizes")
-_NODE_ARRAYS = ("split_feature", "threshold", "decision_type", "left_child", "right_child")
+_HEADER_KEYS = ("version", "num_class", "num_tree_per_iteration", "max_feature_idx", "feature_names", "feature_infos",
+                "tree_sizes")
 END_OF_TREES = "end of trees"
 
 
@@ -57,6 +57,11 @@ def validate_model_text(text: str, n_features: int) -> None:
     n_model_features = _ints(header["max_feature_idx"], "max_feature_idx")[0] + 1
     if n_model_features != n_features or len(header["feature_names"].split()) != n_features:
         raise ValueError(f"the model is over {n_model_features} features, the predictor's schema lists {n_features}")
+    if len(header["feature_infos"].split()) != n_features:
+        raise ValueError("feature_infos does not have one entry per feature")
+    for key in ("num_class", "num_tree_per_iteration"):
+        if _ints(header[key], key) != [1]:
+            raise ValueError(f"{key} must be 1 for the models TuneAhead writes")
     sizes = _ints(header["tree_sizes"], "tree_sizes")
     body = ("Tree=0\n" + rest).encode("utf-8")
     # LightGBM cuts the body into trees by these byte sizes: they must tile it exactly up to the end marker.
@@ -79,36 +84,50 @@ def validate_model_text(text: str, n_features: int) -> None:
         raise ValueError("the parameters section has no 'end of parameters' (a truncated or edited file)")
 
 
+# Per-tree arrays and how many entries LightGBM expects in each (it aborts on a mismatch).
+_PER_NODE = ("split_feature", "split_gain", "threshold", "decision_type", "left_child", "right_child",
+             "internal_value", "internal_weight", "internal_count")
+_PER_LEAF = ("leaf_value", "leaf_weight", "leaf_count")
+_INTEGER_ARRAYS = ("split_feature", "decision_type", "left_child", "right_child", "internal_count", "leaf_count",
+                   "cat_boundaries", "cat_threshold")
+
+
+def _array(tree: dict[str, str], name: str, where: str) -> list[float] | list[int]:
+    text = tree.get(name, "")
+    return _ints(text, f"{where} {name}") if name in _INTEGER_ARRAYS else _floats(text, f"{where} {name}")
+
+
 def _validate_tree(tree: dict[str, str], index: int, n_features: int) -> None:
     where = f"tree {index}"
     try:
         leaves = int(tree["num_leaves"])
+        num_cat = int(tree.get("num_cat", "0"))
     except (KeyError, ValueError):
-        raise ValueError(f"{where} has no valid num_leaves") from None
-    if leaves < 1:
-        raise ValueError(f"{where} has {leaves} leaves")
-    if len(_floats(tree.get("leaf_value", ""), f"{where} leaf_value")) != leaves:
-        raise ValueError(f"{where}: leaf_value does not have num_leaves entries")
-    if leaves == 1:
-        return
+        raise ValueError(f"{where} has no valid num_leaves / num_cat") from None
+    if leaves < 1 or num_cat < 0:
+        raise ValueError(f"{where} has {leaves} leaves and {num_cat} categorical splits")
     nodes = leaves - 1
-    for name in _NODE_ARRAYS:
-        if name not in tree:
+    expected = {name: leaves for name in _PER_LEAF} | ({name: nodes for name in _PER_NODE} if nodes else {})
+    arrays = {}
+    for name, count in expected.items():
+        if name not in tree and name not in ("leaf_weight", "leaf_count"):  # optional in older files
             raise ValueError(f"{where} lacks {name}")
-    features = _ints(tree["split_feature"], f"{where} split_feature")
-    children = _ints(tree["left_child"], f"{where} left_child") + _ints(tree["right_child"], f"{where} right_child")
-    lengths = {
-        len(features),
-        len(_floats(tree["threshold"], f"{where} threshold")),
-        len(_ints(tree["decision_type"], f"{where} decision_type")),
-        len(children) // 2,
-    }
-    if lengths != {nodes} or len(children) != 2 * nodes:
-        raise ValueError(f"{where}: its node arrays do not have num_leaves - 1 entries")
-    if any(not 0 <= f < n_features for f in features):
+        if name in tree:
+            arrays[name] = _array(tree, name, where)
+            if len(arrays[name]) != count:
+                raise ValueError(f"{where}: {name} has {len(arrays[name])} entries, num_leaves implies {count}")
+    if num_cat:
+        bounds = _array(tree, "cat_boundaries", where)
+        cats = _array(tree, "cat_threshold", where)
+        if len(bounds) != num_cat + 1 or bounds != sorted(bounds) or bounds[0] != 0 or bounds[-1] != len(cats):
+            raise ValueError(f"{where}: cat_boundaries do not match cat_threshold")
+    if not nodes:
+        return
+    if any(not 0 <= f < n_features for f in arrays["split_feature"]):
         raise ValueError(f"{where} splits on a feature the model does not have")
-    # A child is an inner node (0 .. nodes-1) or a leaf written as ~leaf (-1 .. -leaves).
+    # A child is an inner node (1 .. nodes-1) or a leaf written as ~leaf (-1 .. -leaves).
+    children = [*arrays["left_child"], *arrays["right_child"]]
     if any(not -leaves <= c < nodes or c == 0 for c in children):
         raise ValueError(f"{where} points at a node or leaf that does not exist")
-    if int(tree.get("num_cat", "0") or 0) != 0:
-        _ints(tree.get("cat_boundaries", ""), f"{where} cat_boundaries")
+    if num_cat and any(int(t) >= num_cat for t, d in zip(arrays["threshold"], arrays["decision_type"]) if int(d) & 1):
+        raise ValueError(f"{where}: a categorical split names a category set it does not have")

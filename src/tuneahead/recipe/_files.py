@@ -7,6 +7,7 @@ Duplicate keys are an error: YAML and JSON parsers silently keep the last one, w
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -51,8 +52,8 @@ def read_config_file(path: str | Path) -> RawConfig:
     """Parse `path` by its suffix (.yaml/.yml, .toml, .json; anything else is tried as YAML)."""
     display = str(path)
     resolved = Path(path).expanduser().absolute()
-    if not resolved.is_file():
-        what = "is a folder, not a recipe file" if resolved.is_dir() else "does not exist"
+    if not os.path.isfile(resolved):  # os.path's tests never raise (Path's do, for names too long)
+        what = "is a folder, not a recipe file" if os.path.isdir(resolved) else "does not exist"
         raise RecipeError(f"recipe file {what}", Location(file=display))
     try:
         text = resolved.read_text(encoding="utf-8")
@@ -87,8 +88,9 @@ def read_config_file(path: str | Path) -> RawConfig:
 
 
 def _parse_yaml(text: str, display: str) -> tuple[Any, dict[str, int]]:
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader already refuses control characters here
         node = compose_bounded(loader)
         if node is None:
             return None, {}
@@ -107,7 +109,8 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, dict[str, int]]:
     except RecursionError:
         raise RecipeError("cannot parse YAML: nested too deeply", Location(file=display)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 

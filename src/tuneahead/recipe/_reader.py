@@ -51,7 +51,8 @@ def resolve_local(value: str, base_dir: Path, suffixes: tuple[str, ...] = DATA_S
         return os.path.normpath(expanded)
     candidate = base_dir / expanded
     explicit = expanded.startswith(("./", "../", ".\\", "..\\")) or expanded in {".", ".."}
-    if explicit or expanded.lower().endswith(suffixes) or candidate.exists():
+    # os.path.exists, not Path.exists: a name too long for the file system is just "not there".
+    if explicit or expanded.lower().endswith(suffixes) or os.path.exists(candidate):
         return os.path.normpath(candidate)
     return value
 

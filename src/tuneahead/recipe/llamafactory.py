@@ -250,9 +250,15 @@ def _load_dataset_info(folder: Path) -> dict[str, Any] | None:
 
 def _dataset_ref(r: ConfigReader, name: str, info: dict[str, Any] | None, folder: Path | None) -> dict[str, Any]:
     entry = info.get(name) if info else None
+    if info is not None and name not in info:
+        # LLaMA-Factory itself refuses a name its dataset_info.json does not define.
+        known = ", ".join(sorted(map(str, info))[:10]) + (" …" if len(info) > 10 else "")
+        raise r.error(
+            "dataset" if name in (r.string_list("dataset", comma_separated=True) or []) else "eval_dataset",
+            f"dataset {name!r} is not defined in {folder}/dataset_info.json",
+            hint=f"add an entry for it there (LLaMA-Factory needs one too); defined: {known or 'none'}",
+        )
     if not isinstance(entry, dict):
-        if info is not None:
-            r.note(f"dataset {name!r} is not in {folder}/dataset_info.json: read as a path or hub id")
         return {"path": resolve_local(name, r.base_dir), "format": "auto", "split": None}
 
     split = entry.get("split")

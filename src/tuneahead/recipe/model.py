@@ -31,7 +31,8 @@ DatasetFormat = Literal[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No NaN or inf in any number: `learning_rate: .inf` is as wrong as `.nan`.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class AdapterConfig(_Strict):

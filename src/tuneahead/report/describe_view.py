@@ -31,6 +31,8 @@ def render_describe(console: Console, result, *, show_all: bool = False) -> None
     ]
     if rep.invalid:
         lines.append(f"[yellow]skipped {rep.invalid:,} invalid rows[/] (see --json for samples)")
+    if rep.skipped_files:
+        lines.append(f"[yellow]{escape(rep.skipped_note())}[/]")
     if result.eval_report is not None:
         ev = result.eval_report
         lines.append(f"[bold]eval[/]: {escape(', '.join(ev.files))}  ({ev.examples:,} examples)")
