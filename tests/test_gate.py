@@ -290,9 +290,9 @@ def test_diverging_probe_is_no_go(tmp_path: Path, bundle_dir: Path) -> None:
     text = recipe.read_text().replace("learning_rate: 1.0e-3", "learning_rate: 1.0e+4")
     recipe.write_text(text.replace("precision: fp32", "precision: fp32\nmax_grad_norm: null"))
     verdict = check(recipe, target=0.5, predictor=bundle_dir, threads=1)
-    if not verdict.probe.diverged:
-        pytest.skip("this learning rate did not make the probe diverge on this platform")
-    assert verdict.decision is Decision.NO_GO
+    # NaN or a loss stuck at the no-information level, whichever this CPU's kernels produce: both diverge.
+    assert verdict.probe.diverged
+    assert verdict.decision is Decision.NO_GO and verdict.rule == "diverged"
     assert math.isfinite(verdict.p_success)
 
 

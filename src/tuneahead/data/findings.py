@@ -337,6 +337,24 @@ def chat_template_missing(stats: DatasetStats, d: Mapping[str, float]) -> Findin
 
 
 @rule
+def template_drops_turns(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
+    side = stats.train
+    if not side.dropped_turns:
+        return None
+    return Finding(
+        code="template_drops_turns",
+        severity="info",
+        title="The chat template leaves out some assistant turns",
+        evidence=(
+            f"in {side.dropped_turn_examples:,} of {side.n:,} examples the template renders only some assistant "
+            f"turns ({side.dropped_turns:,} left out in all; reasoning templates drop earlier answers). The "
+            "fine-tune trains on the turns the template keeps, and so do these figures."
+        ),
+        fix="nothing, if this is the template the model uses; else set the recipe's chat_template",
+    )
+
+
+@rule
 def assistant_mask_without_tags(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
     recipe = stats.recipe
     if recipe is None or recipe.source.framework != "trl" or stats.template_has_generation_tags:

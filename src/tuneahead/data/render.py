@@ -15,6 +15,16 @@ from functools import lru_cache
 
 import numpy as np
 
+from tuneahead.chat_templates import (
+    CHATML_TEMPLATE,
+    END_OF_TURN_STRINGS,
+    FALLBACK_PREFIX,
+    KNOWN,
+    TOKENIZER_DEFAULT,
+    is_template_name,
+    lookup,
+    unknown_name_message,
+)
 from tuneahead.data.example import Example
 from tuneahead.data.tokenizer import TokenizerBundle
 from tuneahead.errors import DataError, Location
@@ -22,22 +32,12 @@ from tuneahead.errors import DataError, Location
 # Private-use code points: they cannot be typed by accident and survive Jinja filters like `trim`.
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
-# ChatML, used when neither the recipe nor the tokenizer provides a template.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
-    "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-# A plain-text layout without special role tokens ("### User:" / "### Assistant:"); answers end with EOS.
-PLAIN_TEMPLATE = (
-    "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] + '\n\n' }}"
-    "{% else %}{{ '### ' + (message['role'] | capitalize) + ':\n' + message['content'] }}"
-    "{% if message['role'] == 'assistant' %}{{ eos_token }}{% endif %}{{ '\n\n' }}{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '### Assistant:\n' }}{% endif %}"
-)
-NAMED_TEMPLATES: dict[str, str] = {"chatml": CHATML_TEMPLATE, "plain": PLAIN_TEMPLATE}
+# The named templates (ChatML, plain, and the families frameworks name) live in `tuneahead.chat_templates`.
+NAMED_TEMPLATES: dict[str, str] = {name: t.jinja for name, t in KNOWN.items()}
 
-# End-of-turn strings that close an assistant answer in common templates.
-_END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "</s>", "<end_of_turn>", "<|endoftext|>")
+# End-of-turn strings that close an assistant answer: every named template's, and common ones besides.
+_END_OF_TURN = tuple(dict.fromkeys((*END_OF_TURN_STRINGS, "<|im_end|>", "<|eot_id|>", "<|end|>", "</s>",
+                                    "<end_of_turn>", "<|endoftext|>")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class Rendered:
     text: str
     completion_spans: tuple[tuple[int, int], ...]  # [start, end) character spans that carry loss
     add_special_tokens: bool  # raw text gets the tokenizer's BOS/EOS post-processing; templates don't
+    dropped_turns: int = 0  # assistant turns the template did not render (reasoning templates drop old ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,23 @@ class Tokenized:
 
 
 def resolve_template(bundle: TokenizerBundle, recipe_template: str | None) -> str:
-    """The chat template a run uses: the recipe's (named or Jinja), else the tokenizer's, else ChatML."""
-    if recipe_template:
-        return NAMED_TEMPLATES.get(recipe_template.lower(), recipe_template)
-    return bundle.chat_template or CHATML_TEMPLATE
+    """The chat template a run uses, as the recipe's framework means it: Jinja source as given; a named
+    template (`llama3`, `qwen3`, `gemma3`, ...) from the named table; `tokenizer_default` (or no
+    template) the tokenizer's own; `tokenizer_default_fallback_X` the tokenizer's own, else X. ChatML
+    when the tokenizer has none. An unknown name is a DataError listing the known ones."""
+    if not recipe_template or not is_template_name(recipe_template):
+        return recipe_template or bundle.chat_template or CHATML_TEMPLATE
+    name = recipe_template.strip().lower()
+    if name == TOKENIZER_DEFAULT:
+        return bundle.chat_template or CHATML_TEMPLATE
+    if name.startswith(FALLBACK_PREFIX):
+        if bundle.chat_template:
+            return bundle.chat_template
+        name = name.removeprefix(FALLBACK_PREFIX)
+    named = lookup(name)
+    if named is None:
+        raise DataError(unknown_name_message(recipe_template), Location(field="chat_template"))
+    return named.jinja
 
 
 @lru_cache(maxsize=16)
@@ -131,28 +145,36 @@ def _splice_answers(marked: str, answers: list[str], eos: str | None, example_id
         pieces.append(answer)
         span_end = length + len(answer)
         cursor = stop + 1
-        # The end-of-turn token right after an answer is part of what the model must learn to emit.
+        # The end-of-turn token right after an answer (after spaces, as Llama 2 writes " </s>") is part of
+        # what the model must learn to emit.
+        gap = len(marked) - cursor - len(marked[cursor:].lstrip(" "))
         for token in end_tokens:
-            if marked.startswith(token, cursor):
-                pieces.append(token)
-                span_end += len(token)
-                cursor += len(token)
+            if marked.startswith(token, cursor + gap):
+                pieces.append(marked[cursor : cursor + gap] + token)
+                span_end += gap + len(token)
+                cursor += gap + len(token)
                 break
         spans.append((length, span_end))
         length = span_end
         seen += 1
     pieces.append(marked[cursor:])
-    if seen < len(answers):
+    if answers and seen == 0:
         raise DataError(
-            f"chat template dropped {len(answers) - seen} of {len(answers)} assistant turns",
+            f"the chat template renders none of the {len(answers)} assistant turns: nothing to learn",
             Location(file=example_id),
-            hint="the template may skip assistant messages (e.g. reasoning templates); set chat_template in the recipe",
+            hint="check the recipe's chat_template (a name TuneAhead knows, Jinja source, or the tokenizer's own)",
         )
-    return Rendered("".join(pieces), tuple(spans), False)
+    # A template that keeps only some turns (reasoning templates drop earlier answers) trains on what it
+    # keeps, as the framework does; the count is reported.
+    return Rendered("".join(pieces), tuple(spans), False, dropped_turns=len(answers) - seen)
 
 
-def _token_range(enc, start: int, end: int) -> tuple[int, int]:
-    """Tokens whose first character lies in [start, end): two lookups instead of all offsets."""
+def _token_range(enc, start: int, end: int, text: str) -> tuple[int, int]:
+    """Tokens whose first character lies in [start, end): two lookups instead of all offsets.
+
+    A token straddling the start belongs to the prompt, unless what it takes from before the answer is
+    only whitespace: a template that writes "ASSISTANT: " before the answer makes BPE merge that space
+    into the answer's first word (" six"), and that token is what the model must learn to emit."""
     first = None
     for pos in range(start, end):
         first = enc.char_to_token(pos)
@@ -160,7 +182,8 @@ def _token_range(enc, start: int, end: int) -> tuple[int, int]:
             break
     if first is None:
         return 0, 0
-    if enc.token_to_chars(first)[0] < start:  # a token straddling the boundary belongs to the prompt
+    token_start = enc.token_to_chars(first)[0]
+    if token_start < start and text[token_start:start].strip():
         first += 1
     last = None
     for pos in range(end - 1, start - 1, -1):
@@ -210,7 +233,7 @@ def build_masks(
         ids = np.asarray(enc.ids, dtype=np.int32)
         completion = np.zeros(len(ids), dtype=bool)
         for a, b in r.completion_spans:
-            first, last = _token_range(enc, a, b)
+            first, last = _token_range(enc, a, b, r.text)
             completion[first:last] = True
         # Special tokens added by post-processing (BOS) carry no answer; an EOS appended by the
         # post-processor after a raw completion does (the model must learn to stop).

@@ -149,6 +149,8 @@ class SideStats:
     non_ascii_chars: int
     special_chars: int
     chat_share: float
+    dropped_turn_examples: int = 0  # examples whose template left out some assistant turns
+    dropped_turns: int = 0  # assistant turns left out in all
 
     def id_of(self, index: int) -> str:
         return self.ids[index]
@@ -218,6 +220,7 @@ class _Side:
         self.ids: list[str] = []
         self.lengths = LengthStats()
         self.chars = self.non_ascii = self.special = self.chat = 0
+        self.dropped_turn_examples = self.dropped_turns = 0
         self.rng = random.Random(seed)
         self.sample: list[Example] = []
 
@@ -228,6 +231,9 @@ class _Side:
 
     def finish_batch(self, started: tuple[list[Example], list, Future]) -> None:
         batch, rendered, future = started
+        for r in rendered:
+            self.dropped_turn_examples += r.dropped_turns > 0
+            self.dropped_turns += r.dropped_turns
         for ex, tok in zip(batch, build_masks(batch, rendered, future.result(), self.loss_on)):
             self.lengths.add(tok, self.max_len, self.eos_id)
             self._reservoir(ex)
@@ -259,6 +265,8 @@ class _Side:
             non_ascii_chars=self.non_ascii,
             special_chars=self.special,
             chat_share=self.chat / n if n else math.nan,
+            dropped_turn_examples=self.dropped_turn_examples,
+            dropped_turns=self.dropped_turns,
         )
 
 

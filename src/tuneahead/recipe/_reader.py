@@ -146,6 +146,17 @@ class ConfigReader:
         self.set(field, value, key)
         return value
 
+    def chat_template(self, key: str) -> str | None:
+        """A chat template key: Jinja source, or a template name this project knows (an unknown name is an
+        error at its line, listing the known ones, as the frameworks refuse it too)."""
+        from tuneahead.chat_templates import check_name
+
+        value = self.string(key)
+        problem = check_name(value) if value is not None else None
+        if problem:
+            raise self.error(key, problem)
+        return value
+
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)

@@ -40,7 +40,10 @@ sharegpt (from/value in `conversations`); sharegpt* -> sharegpt; completion -> t
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
+
+from tuneahead.chat_templates import check_name
 
 from tuneahead.recipe._files import RawConfig
 from tuneahead.recipe._reader import (
@@ -310,23 +313,32 @@ def _read_data_shaping(r: ConfigReader) -> None:
         r.set("loss_on", "all" if on_inputs else "completion", "train_on_inputs")
     r.field("val_set_size", "val_set_size", r.number, DEFAULTS["val_set_size"])
 
-    template = r.string("chat_template")
+    template = None if r.string("chat_template") == "jinja" else r.chat_template("chat_template")
     jinja = r.string("chat_template_jinja")
-    if jinja and template in (None, "jinja"):
-        r.set("chat_template", jinja, "chat_template_jinja")
-    elif template == "jinja":
+    if jinja and template is None:
+        r.set("chat_template", _jinja_source(r, jinja), "chat_template_jinja")
+    elif r.string("chat_template") == "jinja":
         raise r.error("chat_template", "chat_template: jinja needs chat_template_jinja (Axolotl requires it)")
     elif template is None or template == "tokenizer_default":
         if template is None:
             r.default("chat_template", DEFAULTS["chat_template"])
         else:
             r.set("chat_template", None, "chat_template")
-    elif template.startswith("tokenizer_default_fallback_"):
-        r.set("chat_template", None, "chat_template")
-        fallback = template.removeprefix("tokenizer_default_fallback_")
-        r.note(f"chat_template {template}: the tokenizer's own template is assumed (falls back to {fallback})")
-    else:
+    else:  # a named template, or tokenizer_default_fallback_<name> (resolved with the tokenizer)
         r.set("chat_template", template, "chat_template")
+
+
+def _jinja_source(r: ConfigReader, value: str) -> str:
+    """`chat_template_jinja` is Jinja source or, as Axolotl also accepts, the path of a .jinja file."""
+    if "{" in value:
+        return value
+    path = Path(resolve_local(value, r.base_dir, (".jinja", ".j2")))
+    if not os.path.isfile(path):
+        raise r.error("chat_template_jinja", f"neither Jinja source nor an existing template file: {value!r}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise r.error("chat_template_jinja", f"cannot read the chat template file: {exc}") from None
 
 
 def _read_precision(r: ConfigReader) -> None:
@@ -393,6 +405,9 @@ def _read_dataset(r: ConfigReader, entry: Any, prefix: str, templates: list[str]
     get("ds_type")  # only tells the loader how to read the files
     template = to_string(get("chat_template"), f"{prefix}.chat_template", r)
     if template:
+        problem = check_name(template)
+        if problem:
+            raise r.error(f"{prefix}.chat_template", problem)
         templates.append(template)
     fmt = _dataset_format(r, entry, get, prefix)
     for key, default in _DATASET_DEFAULT_SUBKEYS.items():

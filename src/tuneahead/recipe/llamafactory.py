@@ -135,7 +135,7 @@ def read_llamafactory(raw: RawConfig) -> Recipe:
     _read_precision(r)
 
     r.field("max_seq_length", "cutoff_len", r.integer, DEFAULTS["max_seq_length"])
-    r.field("chat_template", "template", r.string, DEFAULTS["chat_template"])
+    r.field("chat_template", "template", r.chat_template, DEFAULTS["chat_template"])
     on_prompt = r.boolean("train_on_prompt")
     if stage == "pt":
         r.set("loss_on", "all", "stage")
