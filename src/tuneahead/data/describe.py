@@ -61,10 +61,11 @@ def _report_dict(report: object) -> dict[str, object]:
     return asdict(report) if is_dataclass(report) else dict(vars(report))
 
 
-def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) -> list[str]:
+def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) -> list:
+    """The user's paths, else the recipe's datasets themselves (each with its path and split)."""
     if explicit:
         return [str(p) for p in ([explicit] if isinstance(explicit, str | Path) else explicit)]
-    return [d.path for d in from_recipe]
+    return list(from_recipe)
 
 
 def describe(

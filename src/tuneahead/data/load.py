@@ -168,7 +168,7 @@ def _count(report: IngestReport, source_format: str) -> None:
 
 def _describe(paths: PathLike | Sequence[PathLike]) -> str:
     items = [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else list(paths)  # type: ignore[arg-type]
-    names = [str(p) for p in items]
+    names = [str(getattr(p, "path", p)) for p in items]
     return (
         names[0]
         if len(names) == 1
@@ -188,10 +188,11 @@ def load_recipe_data(
 
     The recipe's first dataset format applies when the data come from the recipe and no format is given.
     """
-    train_paths = [str(p) for p in data] if data else [d.path for d in recipe.datasets]
+    # The recipe's datasets travel whole: each names its path and its split (a DatasetDict's, a hub dataset's).
+    train_paths: list = [str(p) for p in data] if data else list(recipe.datasets)
     if not train_paths:
         raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
-    eval_paths = [str(p) for p in eval_data] if eval_data else [d.path for d in recipe.eval_datasets]
+    eval_paths: list = [str(p) for p in eval_data] if eval_data else list(recipe.eval_datasets)
     if not data:
         _check_recipe_paths(recipe, "datasets")
     if not eval_data:
@@ -212,11 +213,20 @@ _DATASET_KEYS = {
 
 
 def _check_recipe_paths(recipe, field: str) -> None:
-    """A dataset the recipe names that is not on disk: say which recipe key points at it."""
+    """A dataset the recipe names that is not on disk (nor, for a hub id, in the local Hugging Face
+    cache): say which recipe key points at it."""
+    from tuneahead.data.hf_datasets import cached_hub_dataset_files, looks_like_hub_id
+
     for i, ref in enumerate(getattr(recipe, field)):
         if os.path.exists(os.path.expanduser(ref.path)):  # never raises (a name too long is "not there")
             continue
         key = _DATASET_KEYS.get(recipe.source.framework, {}).get(field, f"{field}[{{i}}].path").format(i=i)
+        if looks_like_hub_id(ref.path):
+            try:
+                cached_hub_dataset_files(ref.path, ref.split)
+            except DataError as exc:
+                raise DataError(exc.message, Location(file=recipe.source.path, field=key), hint=exc.hint) from None
+            continue
         raise DataError(
             f"the dataset {ref.path!r} that {key} names does not exist",
             Location(file=recipe.source.path, field=key),

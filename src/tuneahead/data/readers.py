@@ -53,6 +53,7 @@ _KINDS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".parquet": "parquet",
+    ".arrow": "arrow",  # Arrow IPC, as Hugging Face `datasets` writes its files
 }
 _COMPRESSIBLE = ("jsonl", "json", "csv", "tsv")
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_KINDS) + tuple(
@@ -145,19 +146,32 @@ def _walk(root: Path) -> list[Path]:
 def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile], list[str]]:
     """Expand files and folders into the data files to read, in a stable order.
 
-    Folders are searched recursively in sorted order, skipping hidden files and folders. Returns the
-    files and the paths of files in folders that were skipped for an unsupported extension (an
-    explicitly named file with an unsupported extension is an error instead).
+    Folders are searched recursively in sorted order, skipping hidden files and folders. A folder that
+    Hugging Face `datasets` wrote (`save_to_disk` of a Dataset, or of a DatasetDict: the split the item
+    names, default "train") is read as that dataset, and a hub dataset id that is no local path is looked
+    up in the local Hugging Face caches (never downloaded). An item may be a path or anything with
+    `.path` and `.split` (a recipe's dataset). Returns the files and the paths of files in folders that
+    were skipped for an unsupported extension (an explicitly named file with an unsupported extension is
+    an error instead).
     """
+    from tuneahead.data import hf_datasets
+
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not items:
         raise DataError("no data path given")
     found: list[tuple[Path, str, tuple[str, bool]]] = []
     skipped: list[str] = []
     for item in items:
+        split = getattr(item, "split", None)
+        item = getattr(item, "path", item)
         path = Path(item).expanduser()
         # os.path's tests never raise (Path's do, for a name too long for the file system).
-        if os.path.isdir(path):
+        saved = hf_datasets.saved_dataset_files(path, split) if os.path.isdir(path) else None
+        if saved is None and not os.path.exists(path) and hf_datasets.looks_like_hub_id(str(item)):
+            saved = hf_datasets.cached_hub_dataset_files(str(item), split)
+        if saved is not None:
+            found.extend((f, f.name if len(saved) == 1 else str(f), file_kind(f) or ("arrow", False)) for f in saved)
+        elif os.path.isdir(path):
             for child in _walk(path):
                 full = path / child
                 kind = file_kind(full)
@@ -224,6 +238,8 @@ def iter_file_rows(
     try:
         if data_file.kind == "jsonl":
             yield from _read_jsonl(data_file, report)
+        elif data_file.kind == "arrow":
+            yield from _read_arrow(data_file)
         elif data_file.kind == "json":
             yield from _read_json(data_file, report)
         elif data_file.kind in ("csv", "tsv"):
@@ -411,6 +427,29 @@ def _read_parquet(data_file: DataFile, report: ErrorHandler) -> Iterator[tuple[R
     except pa.ArrowException as exc:
         where = Location(label) if index == 0 else RowLocation(label, None, index=index, unit="row")
         raise DataError(f"cannot read Parquet data: {exc}", where) from exc
+
+
+def _read_arrow(data_file: DataFile) -> Iterator[tuple[RowLocation, Row]]:
+    """An Arrow IPC file: the stream format `datasets` writes, or the random-access file format."""
+    import pyarrow as pa
+
+    label = data_file.label
+    index = 0
+    try:
+        with pa.memory_map(str(data_file.path)) as source:
+            try:
+                batches = iter(pa.ipc.open_stream(source))
+            except pa.ArrowInvalid:
+                source.seek(0)
+                reader = pa.ipc.open_file(source)
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            for batch in batches:
+                for row in batch.to_pylist():
+                    yield RowLocation(label, None, index=index, unit="row"), row
+                    index += 1
+    except (pa.ArrowException, OSError) as exc:
+        where = Location(label) if index == 0 else RowLocation(label, None, index=index, unit="row")
+        raise DataError(f"cannot read Arrow data: {exc}", where) from exc
 
 
 # ----------------------------------------------------------------------------------------------- JSON

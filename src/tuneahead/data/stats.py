@@ -329,7 +329,9 @@ def _gather(
                 full = normalise(ex.content_text())
                 eval_side.count_chars(ex.full_text())
                 eval_exact.setdefault(_hash(full), []).append(i)
-                eval_prompt.setdefault(_hash(normalise(ex.prompt_text())), []).append(i)
+                prompt = normalise(ex.prompt_text())
+                if prompt:  # plain text has no prompt: nothing to leak through it
+                    eval_prompt.setdefault(_hash(prompt), []).append(i)
                 grams = _word_ngrams(full)
                 eval_ngram_count.append(len(grams))
                 for g in grams:
@@ -350,7 +352,7 @@ def _gather(
     near_count = 0
     prompt_answer: dict[int, int] = {}  # prompt hash -> first answer hash
     prompt_conflicted: set[int] = set()
-    prompt_of_row: list[int] = []
+    prompt_of_row: list[int | None] = []
     answers: Counter = Counter()
     answer_texts: dict[int, str] = {}
     row = 0
@@ -361,7 +363,9 @@ def _gather(
             side.count_chars(raw_full)
             full = normalise(ex.content_text())
             full_h = _hash(full)
-            prompt_h = _hash(normalise(ex.prompt_text()))
+            prompt = normalise(ex.prompt_text())
+            # Plain text (no prompt) shares no prompt with anything: no conflicting or duplicate prompts.
+            prompt_h = _hash(prompt) if prompt else None
             answer = normalise(ex.completion_text())
             answer_h = _hash(answer)
             answers[answer_h] += 1
@@ -369,8 +373,7 @@ def _gather(
                 answer_texts[answer_h] = answer[:120]
             # conflicting labels: same prompt, different answer
             prompt_of_row.append(prompt_h)
-            first = prompt_answer.setdefault(prompt_h, answer_h)
-            if first != answer_h:
+            if prompt_h is not None and prompt_answer.setdefault(prompt_h, answer_h) != answer_h:
                 prompt_conflicted.add(prompt_h)
             # duplicates: exact first, else near (MinHash LSH against earlier rows)
             if full_h in seen_full:
@@ -389,7 +392,8 @@ def _gather(
             # leakage: this train row against the indexed eval set
             if eval_lsh is not None:
                 exact_leaks.update(eval_exact.get(full_h, ()))
-                prompt_leaks.update(eval_prompt.get(prompt_h, ()))
+                if prompt_h is not None:
+                    prompt_leaks.update(eval_prompt.get(prompt_h, ()))
                 near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
                 for g in _word_ngrams(full):
                     for j in eval_ngrams.get(g, ()):
@@ -399,7 +403,7 @@ def _gather(
         if progress is not None:
             progress(row)
 
-    prompt_counts = Counter(prompt_of_row)
+    prompt_counts = Counter(p for p in prompt_of_row if p is not None)
     dup_prompt_rows = sum(c for c in prompt_counts.values() if c > 1)
     conflict_rows = [i for i, p in enumerate(prompt_of_row) if p in prompt_conflicted]
     train_stats = side.finish()
