@@ -40,6 +40,13 @@ def test_bad_target_names_the_option(text: str) -> None:
     assert err.value.location.field == "target"
 
 
+def test_a_target_the_shell_cut_short_says_to_quote_it() -> None:
+    # `--target exact_match>=0.8` unquoted reaches us as "exact_match" (the shell redirected to "=0.8").
+    with pytest.raises(InputError) as err:
+        parse_target("exact_match")
+    assert "redirect" in err.value.message and "'exact_match>=0.8'" in (err.value.hint or "")
+
+
 # ---------------------------------------------------------------- policy
 
 

@@ -123,3 +123,36 @@ def test_plain_text_has_no_conflicting_prompts(tmp_path: Path) -> None:
     assert result.descriptors["conflicting_answer_share"] == 0.0
     assert result.descriptors["duplicate_prompt_share"] == 0.0
     assert not any(f.code == "conflicting_labels" for f in result.findings)
+
+
+# ---------------------------------------------------------------- stand-ins said plainly
+
+
+def test_a_hub_tokenizer_not_on_disk_falls_back_like_a_hub_model(tmp_path: Path) -> None:
+    from tuneahead.data.describe import describe
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows(30, "s")) + "\n")
+    config = tmp_path / "axolotl.yml"
+    config.write_text("base_model: EleutherAI/pythia-70m\ntokenizer_config: EleutherAI/gpt-neox-20b\n"
+                      "learning_rate: 1e-4\ndatasets:\n  - path: train.jsonl\n    type: chat_template\n")
+    result = describe(recipe=load_recipe(config))
+    assert "gpt-neox-20b" in result.tokenizer_note and "stand-in" in result.tokenizer_note
+    marked = [f for f in result.findings if f.code in {"pad_equals_eos", "chat_template_missing", "missing_eos"}]
+    assert all("stand-in tokenizer" in f.evidence for f in marked)
+
+
+def test_a_probe_of_a_stand_in_model_says_so(tmp_path: Path) -> None:
+    from tuneahead.probe.engine import run_probe
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("tuneahead_recipe: 1\nbase_model: meta-llama/Llama-3.1-8B\nadapter: {type: full}\n"
+                      "learning_rate: 1e-3\nmax_seq_length: 64\nprecision: fp32\n")
+    examples, _ = load_examples(_write(tmp_path / "t.jsonl", rows(24, "p")))
+    result = run_probe(load_recipe(recipe), examples, steps=2, model="tiny-0.2m", threads=1)
+    assert any("stand-in for the recipe's model meta-llama/Llama-3.1-8B" in n for n in result.notes)
+
+
+def _write(path: Path, data: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in data) + "\n")
+    return path

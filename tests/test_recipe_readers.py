@@ -416,3 +416,25 @@ def test_dump_writes_relative_paths(tmp_path):
     assert data["tuneahead_recipe"] == 1 and "source" not in data
     assert data["datasets"][0]["path"] == os.path.join("..", "data", "example_train.jsonl")
     assert data["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_hf_defaults_match_the_installed_transformers():
+    """The TrainingArguments defaults the TRL and LLaMA-Factory readers apply are the installed release's
+    (a table, so that reading a recipe does not import torch; this test catches drift)."""
+    import dataclasses
+
+    transformers = pytest.importorskip("transformers")
+    from tuneahead.recipe._hf import HF_DEFAULTS
+
+    fields = {f.name: f.default for f in dataclasses.fields(transformers.TrainingArguments)}
+    keys = {"learning_rate": "learning_rate", "num_epochs": "num_train_epochs", "micro_batch_size":
+            "per_device_train_batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
+            "lr_scheduler": "lr_scheduler_type", "warmup_steps": "warmup_steps", "weight_decay": "weight_decay",
+            "adam_beta1": "adam_beta1", "adam_beta2": "adam_beta2", "max_grad_norm": "max_grad_norm", "seed": "seed"}
+    for ours, theirs in keys.items():
+        default = fields[theirs]
+        assert str(getattr(default, "value", default)) == str(HF_DEFAULTS[ours]) or default == HF_DEFAULTS[ours], ours
+    assert fields["max_steps"] == -1 and HF_DEFAULTS["max_steps"] is None  # -1 means unset
+    # transformers 5 names the fused kernel of the same AdamW; the probe runs AdamW either way.
+    assert str(fields["optim"]) in {"adamw_torch", "adamw_torch_fused", "OptimizerNames.ADAMW_TORCH_FUSED"} or \
+        getattr(fields["optim"], "value", None) in {"adamw_torch", "adamw_torch_fused"}

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         recipe: Path = typer.Argument(..., help="recipe (native, Axolotl, LLaMA-Factory, TRL)"),
         data: list[Path] = typer.Option(None, "--data", "-d", help="training data (default: the recipe's datasets)"),
         eval_data: list[Path] = typer.Option(None, "--eval", "-e", help="eval set (default: the recipe's)"),
-        target: str = typer.Option(..., "--target", "-t", help="what the run must reach, e.g. exact_match>=0.8"),
+        target: str = typer.Option(..., "--target", "-t", help="what the run must reach, e.g. 'exact_match>=0.8' (quote it: the shell reads >= as a redirect)"),
         predictor: Path = typer.Option(
             None, "--predictor", help="predictor or bundle directory (default: the bundled TuneBench predictor)"
         ),

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             if not as_json:
                 console.print(
                     f"\nDone in {verdict.check_seconds:.0f} s. Next: [bold]tuneahead check YOUR_RECIPE.yaml "
-                    "--target exact_match>=0.8 --html report.html[/]"
+                    "--target 'exact_match>=0.8' --html report.html[/]"
                 )
             return 0  # the demo succeeded whatever its verdict; `check` is the command that gates
 

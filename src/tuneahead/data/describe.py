@@ -68,6 +68,22 @@ def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) ->
     return list(from_recipe)
 
 
+# Findings whose facts come from the tokenizer: with a stand-in tokenizer they describe the stand-in.
+TOKENIZER_FINDINGS = frozenset({
+    "truncation", "missing_eos", "pad_equals_eos", "chat_template_missing", "assistant_mask_needs_generation_tags",
+    "no_label_tokens", "template_drops_turns",
+})
+
+
+def _from_stand_in(finding: Finding) -> Finding:
+    if finding.code not in TOKENIZER_FINDINGS:
+        return finding
+    from dataclasses import replace
+
+    return replace(finding, evidence=finding.evidence + " (Measured with the stand-in tokenizer, not the model's "
+                   "own: put the model, or its tokenizer, on disk for its figures.)")
+
+
 def describe(
     data: Sequence[PathLike] | PathLike | None = None,
     *,
@@ -132,6 +148,8 @@ def describe(
 
     descriptors = compute_all("static", stats)
     findings = find_pitfalls(stats, descriptors)
+    if note is not None:
+        findings = [_from_stand_in(f) for f in findings]
     descriptors.update(finding_count_features(f.severity for f in findings))
     return DescribeResult(
         descriptors=descriptors,

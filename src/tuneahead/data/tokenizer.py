@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -22,6 +23,7 @@ BUILTIN_HUB_ALIASES: dict[str, str] = {
     "HuggingFaceTB/SmolLM2-135M-Instruct": "smollm2-135m",
     "smollm2-135m": "smollm2-135m",
 }
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DEFAULT_TOKENIZER_NAME = "bundled default (SmolLM2 BPE, 49,152 tokens)"
 
 
@@ -195,6 +197,12 @@ def resolve_tokenizer(
             return load_gguf_tokenizer(path), None
         if tokenizer in BUILTIN_HUB_ALIASES:
             return load_default_tokenizer(), None
+        if _HUB_ID.match(tokenizer) and not path.exists():
+            # A hub id that is not on disk (Axolotl's `tokenizer_config: org/name`): fall back as for a hub
+            # model, instead of failing a check that must work without weights.
+            bundle, note = resolve_tokenizer(model=model)
+            return bundle, f"tokenizer {tokenizer!r} is not available locally; " + (
+                note or f"the model's own tokenizer ({model}) is used")
         raise ModelError(
             "tokenizer not found locally (nothing is downloaded)",
             Location(field="tokenizer"),
@@ -213,9 +221,13 @@ def resolve_tokenizer(
         if builtin is not None:
             return builtin, None
         return load_default_tokenizer(), (
-            f"model {model!r} is not available locally; token counts use the {DEFAULT_TOKENIZER_NAME}"
+            f"model {model!r} is not available locally; a stand-in tokenizer is used ({DEFAULT_TOKENIZER_NAME}): "
+            "token counts, truncation and the tokenizer's facts (pad, EOS, chat template) are the stand-in's"
         )
-    return load_default_tokenizer(), f"no model or tokenizer given; token counts use the {DEFAULT_TOKENIZER_NAME}"
+    return load_default_tokenizer(), (
+        f"no model or tokenizer given; a stand-in tokenizer is used ({DEFAULT_TOKENIZER_NAME}): token counts, "
+        "truncation and the tokenizer's facts (pad, EOS, chat template) are the stand-in's"
+    )
 
 
 def _builtin_model_tokenizer(model: str) -> TokenizerBundle | None:

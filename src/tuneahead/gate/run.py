@@ -165,6 +165,12 @@ def check(
         rec = recipe
     else:
         rec = load_recipe(recipe)
+    stand_in_note = None
+    if model and model != rec.base_model:
+        stand_in_note = (
+            f"The probe ran on {model}, a stand-in for the recipe's model {rec.base_model}: the probe's figures "
+            "(loss, gradients, held-out accuracy, speed, cost) and the verdict built on them are the stand-in's."
+        )
     if model:
         rec = rec.model_copy(update={"base_model": model})
     goal = _target(target)
@@ -231,6 +237,8 @@ def check(
                        features, time.perf_counter() - started)
     if skipped and verdict.decision is Decision.UNCERTAIN and adaptive:
         verdict.notes.append(skipped)
+    if stand_in_note:
+        verdict.notes.insert(0, stand_in_note)
     return verdict
 
 
@@ -319,7 +327,7 @@ def _target(target: Target | str | float | None) -> Target:
     if target is None:
         raise InputError(
             "no target given", Location(field="target"),
-            hint="say what the fine-tune must reach, e.g. --target exact_match>=0.8",
+            hint="say what the fine-tune must reach, e.g. --target 'exact_match>=0.8' (quoted: the shell reads >= as a redirect)",
         )
     if isinstance(target, Target):
         return target

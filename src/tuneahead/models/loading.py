@@ -95,7 +95,8 @@ def _not_found(ref: str, why: str) -> ModelError:
         f"model {ref!r} {why}; not found locally; nothing is downloaded",
         Location(file=ref),
         hint="put the weights in a folder (config.json + *.safetensors + tokenizer.json) and pass its path, "
-        f"or pass a .gguf file, or a built-in model: {', '.join([*TINY_MODELS, SMOLLM2])}",
+        "or a .gguf file; or probe a stand-in with --model (a local folder, a .gguf file or a built-in model: "
+        f"{', '.join([*TINY_MODELS, SMOLLM2])}), and the reports say which figures are the stand-in's",
     )
 
 

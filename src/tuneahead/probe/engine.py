@@ -356,6 +356,11 @@ def run_probe(
     notes: list[str] = []
 
     loaded, owned = _resolve_model(model, recipe, seed)
+    if isinstance(model, str) and model != recipe.base_model:
+        notes.append(
+            f"probed {model}, a stand-in for the recipe's model {recipe.base_model}: every figure here is the "
+            "stand-in's"
+        )
     with _torch_settings(threads, deterministic=not device.startswith("cuda")):
         base = loaded.model if owned else copy.deepcopy(loaded.model)
         plan = make_plan(

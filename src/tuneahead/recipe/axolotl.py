@@ -287,6 +287,11 @@ def _read_optimisation(r: ConfigReader) -> None:
     r.field("max_grad_norm", "max_grad_norm", r.number, DEFAULTS["max_grad_norm"])
     r.field("seed", "seed", r.integer, DEFAULTS["seed"])
 
+    raw = r.number("warmup_steps")
+    if raw is not None and raw != int(raw):
+        # transformers 5 reads a float below 1 as a ratio; Axolotl's config schema does not.
+        raise r.error("warmup_steps", f"expected an integer, got {raw!r}: Axolotl's schema declares warmup_steps an "
+                      "integer and refuses this too", hint="for a share of the steps, use warmup_ratio")
     steps = r.integer("warmup_steps")
     ratio = r.number("warmup_ratio")
     if steps is not None and ratio is not None:
