@@ -361,3 +361,43 @@ def test_ingestion_speed_100k_rows(big_jsonl):
     elapsed = time.perf_counter() - start
     assert count == 100_000
     assert elapsed < 4.0, f"100k rows took {elapsed:.2f} s (goal: ~2 s)"
+
+
+# ---------------------------------------------------------------- the frameworks' column mappings
+
+
+def test_axolotl_message_mappings_and_roles_are_honoured(tmp_path):
+    import json
+
+    from tuneahead.data.load import load_recipe_data
+    from tuneahead.recipe import load_recipe
+
+    rows = [{"dialog": [{"speaker": "customer", "text": f"where is order {i}?"},
+                        {"speaker": "agent", "text": f"order {i} ships today"}]} for i in range(4)]
+    (tmp_path / "chats.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    config = tmp_path / "axolotl.yml"
+    config.write_text(
+        "base_model: tiny-1m\nlearning_rate: 1e-4\ndatasets:\n  - path: chats.jsonl\n    type: chat_template\n"
+        "    field_messages: dialog\n    message_property_mappings: {role: speaker, content: text}\n"
+        "    roles: {user: [customer], assistant: [agent]}\n"
+    )
+    train, _ = load_recipe_data(load_recipe(config))
+    assert [m.role for m in train[0].messages] == ["user", "assistant"]
+    assert train[2].completion_text() == "order 2 ships today"
+
+
+def test_llamafactory_alpaca_columns_are_honoured(tmp_path):
+    import json
+
+    from tuneahead.data.load import load_recipe_data
+    from tuneahead.recipe import load_recipe
+
+    (tmp_path / "data").mkdir()
+    rows = [{"question": f"capital of country {i}?", "answer": f"city {i}"} for i in range(3)]
+    (tmp_path / "data" / "qa.json").write_text(json.dumps(rows))
+    (tmp_path / "data" / "dataset_info.json").write_text(json.dumps(
+        {"qa": {"file_name": "qa.json", "columns": {"prompt": "question", "response": "answer"}}}))
+    config = tmp_path / "lf.yaml"
+    config.write_text("model_name_or_path: tiny-1m\nstage: sft\nfinetuning_type: lora\ndataset: qa\n")
+    train, _ = load_recipe_data(load_recipe(config))
+    assert train[1].completion_text() == "city 1" and "capital of country 1?" in train[1].prompt_text()

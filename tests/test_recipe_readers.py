@@ -238,7 +238,11 @@ def test_llamafactory_dataset_info_resolution(tmp_path):
     assert refs[0] == (str(tmp_path / "data" / "alpaca.json"), "alpaca", None)
     assert refs[1] == (str(tmp_path / "data" / "sub" / "chats.jsonl"), "sharegpt", None)
     assert refs[2] == ("org/some-dataset", "alpaca", "validation")  # formatting defaults to alpaca
-    assert refs[3][1] == "auto"
+    # Custom tags are honoured: the turns are read under the dataset's own keys.
+    odd = r.datasets[3]
+    assert odd.format == "messages" and odd.columns == {"messages": "conversations", "role": "speaker",
+                                                         "content": "value"}
+    assert odd.roles == {"human": "user", "gpt": "assistant"}
     # A name dataset_info.json does not define is refused, as LLaMA-Factory refuses it
     # (test_recipe_errors.py::test_a_dataset_missing_from_dataset_info_is_refused_as_llamafactory_does).
 

@@ -122,6 +122,8 @@ def _generate(
         detected_at: Location | None = None
         for location, row in iter_file_rows(data_file, on_error=on_row_error if skip_invalid else None):
             report.rows_read += 1
+            if data_file.columns or data_file.roles:
+                row = remap_row(row, dict(data_file.columns), dict(data_file.roles))
             try:
                 row_format = fmt or detect_format(row)
                 if row_format is None:
@@ -154,6 +156,26 @@ def _generate(
             if first:
                 message += f"; first problem: {first['location']}: {first['reason']}"
         raise EmptyDatasetError(message, Location(file=_describe(paths)))
+
+
+def remap_row(row: dict[str, Any], columns: dict[str, str], roles: dict[str, str]) -> dict[str, Any]:
+    """The row under the format's own keys, as the recipe's column mapping says (see `DatasetRef`)."""
+    out = dict(row)
+    source = columns.get("messages")
+    turns = row.get(source or "messages")
+    if isinstance(turns, list) and (source or roles or "role" in columns or "content" in columns):
+        role_key, content_key = columns.get("role", "role"), columns.get("content", "content")
+        out.pop(source or "messages", None)
+        out["messages"] = [
+            {"role": roles.get(t.get(role_key), t.get(role_key)), "content": t.get(content_key)}
+            if isinstance(t, dict) else t
+            for t in turns
+        ]
+    for ours, theirs in columns.items():
+        if ours not in ("messages", "role", "content") and theirs in row:
+            value = out.pop(theirs)
+            out[ours] = value
+    return out
 
 
 def _count(report: IngestReport, source_format: str) -> None:

@@ -102,8 +102,11 @@ class DataFile:
 
     path: Path
     name: str  # relative to the folder it was found in, or the base name; unique within one load
-    kind: str  # "jsonl" | "json" | "csv" | "tsv" | "parquet"
+    kind: str  # "jsonl" | "json" | "csv" | "tsv" | "parquet" | "arrow"
     compressed: bool = False
+    # The recipe's column mapping for this dataset: (format key, data key) pairs and (data role, role) pairs.
+    columns: tuple[tuple[str, str], ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -161,8 +164,12 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
         raise DataError("no data path given")
     found: list[tuple[Path, str, tuple[str, bool]]] = []
     skipped: list[str] = []
+    mapping: dict[int, tuple[tuple, tuple]] = {}  # index in `found` where an item's files start -> its mapping
     for item in items:
         split = getattr(item, "split", None)
+        start = len(found)
+        columns = tuple(sorted((getattr(item, "columns", None) or {}).items()))
+        roles = tuple(sorted((getattr(item, "roles", None) or {}).items()))
         item = getattr(item, "path", item)
         path = Path(item).expanduser()
         # os.path's tests never raise (Path's do, for a name too long for the file system).
@@ -186,20 +193,23 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
             found.append((path, path.name, kind))
         else:
             raise DataError(_missing_reason(path), Location(file=str(item)))
+        if columns or roles:
+            for i in range(start, len(found)):
+                mapping[i] = (columns, roles)
 
     # Drop repeats of one file (given twice, or inside two given folders), keeping the first.
     seen: set[Path] = set()
     unique = []
-    for full, name, kind in found:
+    for i, (full, name, kind) in enumerate(found):
         key = full.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append((full, name, kind))
+            unique.append((full, name, kind, mapping.get(i, ((), ()))))
     # Short names keep ids readable; two different files with one short name fall back to full paths.
-    clashes = {name for name, n in Counter(name for _, name, _ in unique).items() if n > 1}
+    clashes = {name for name, n in Counter(name for _, name, _, _ in unique).items() if n > 1}
     files = [
-        DataFile(full, str(full) if name in clashes else name, kind, compressed)
-        for full, name, (kind, compressed) in unique
+        DataFile(full, str(full) if name in clashes else name, kind, compressed, columns, roles)
+        for full, name, (kind, compressed), (columns, roles) in unique
     ]
     return files, skipped
 

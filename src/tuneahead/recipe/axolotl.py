@@ -414,7 +414,7 @@ def _read_dataset(r: ConfigReader, entry: Any, prefix: str, templates: list[str]
         if problem:
             raise r.error(f"{prefix}.chat_template", problem)
         templates.append(template)
-    fmt = _dataset_format(r, entry, get, prefix)
+    fmt, columns, roles = _dataset_format(r, entry, get, prefix)
     for key, default in _DATASET_DEFAULT_SUBKEYS.items():
         if key in entry and entry[key] == default:
             used.add(key)
@@ -429,47 +429,59 @@ def _read_dataset(r: ConfigReader, entry: Any, prefix: str, templates: list[str]
     for key in entry:
         if key not in used:
             (r.unsupported if key in DATASET_KEYS else r.unknown).append(f"{prefix}.{key}")
-    return [{"path": p, "format": fmt, "split": split} for p in paths]
+    return [{"path": p, "format": fmt, "split": split, "columns": columns, "roles": roles} for p in paths]
 
 
 def _looks_local(value: str, r: ConfigReader) -> bool:
     return os.path.isabs(os.path.expanduser(value)) or resolve_local(value, r.base_dir) != value
 
 
-def _dataset_format(r: ConfigReader, entry: dict[str, Any], get: Any, prefix: str) -> str:
+Format = tuple[str, dict[str, str], dict[str, str]]  # (data format, column mapping, role mapping)
+
+
+def _dataset_format(r: ConfigReader, entry: dict[str, Any], get: Any, prefix: str) -> Format:
     kind = get("type")
     if kind is None:
         r.note(f"{prefix} has no type: the data format is auto-detected")
-        return "auto"
+        return "auto", {}, {}
     if isinstance(kind, dict):
         r.note(f"{prefix} uses a custom prompt format: the data format is auto-detected")
-        return "auto"
+        return "auto", {}, {}
     kind = to_string(kind, f"{prefix}.type", r) or ""
     if kind.startswith("alpaca"):
-        return "alpaca"
+        return "alpaca", {}, {}
     if kind.startswith("sharegpt"):
-        return "sharegpt"
+        return "sharegpt", {}, {}
     if kind == "completion":
-        return "text"
+        field = to_string(get("field"), f"{prefix}.field", r)
+        return "text", ({"text": field} if field and field != "text" else {}), {}
     if kind == "chat_template":
         return _chat_template_format(r, entry, get, prefix)
     r.note(f"{prefix} type {kind!r} is not read directly: the data format is auto-detected")
-    return "auto"
+    return "auto", {}, {}
 
 
-def _chat_template_format(r: ConfigReader, entry: dict[str, Any], get: Any, prefix: str) -> str:
+def _chat_template_format(r: ConfigReader, entry: dict[str, Any], get: Any, prefix: str) -> Format:
+    """Axolotl's chat_template datasets: the turns' column (`field_messages`), their keys
+    (`message_property_mappings`, or the older `message_field_role` / `message_field_content`) and the
+    data's role names (`roles`: {user: [human, ...], assistant: [gpt, ...]}), read as Axolotl reads them."""
     field = to_string(get("field_messages"), f"{prefix}.field_messages", r) or "messages"
     mappings = get("message_property_mappings") or {}
     if not isinstance(mappings, dict):
         raise r.error(f"{prefix}.message_property_mappings", f"expected a mapping, got {show(mappings)}")
-    role = mappings.get("role") or get("message_field_role") or "role"
-    content = mappings.get("content") or get("message_field_content") or "content"
-    if (field, role, content) == ("messages", "role", "content"):
-        return "messages"
-    if (field, role, content) == ("conversations", "from", "value"):
-        return "sharegpt"
-    r.note(f"{prefix} maps messages from {field!r} ({role}/{content}): the data format is auto-detected")
-    return "auto"
+    role = str(mappings.get("role") or get("message_field_role") or "role")
+    content = str(mappings.get("content") or get("message_field_content") or "content")
+    roles: dict[str, str] = {"human": "user", "gpt": "assistant"}  # Axolotl's default role names, besides ours
+    declared = get("roles") or {}
+    if not isinstance(declared, dict):
+        raise r.error(f"{prefix}.roles", f"expected a mapping of roles to lists of names, got {show(declared)}")
+    for ours, names in declared.items():
+        for name in [names] if isinstance(names, str) else (names or []):
+            roles[str(name)] = str(ours)
+    columns = {k: v for k, v in (("messages", field), ("role", role), ("content", content)) if k != v}
+    if not columns and not get("roles"):
+        return "messages", {}, {}
+    return "messages", columns, roles
 
 
 __all__ = ["DATASET_KEYS", "DEFAULTS", "KNOWN_KEYS", "read_axolotl"]

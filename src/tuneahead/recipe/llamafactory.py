@@ -115,8 +115,6 @@ KNOWN_KEYS: frozenset[str] = MAPPED_KEYS | IGNORED_KEYS | HF_TRAINING_ARGUMENT_K
 
 _LORA_KEYS = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target")
 _SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
-_OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
-_ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 
 
 def read_llamafactory(raw: RawConfig) -> Recipe:
@@ -272,26 +270,37 @@ def _dataset_ref(r: ConfigReader, name: str, info: dict[str, Any] | None, folder
     for extra in ("subset", "folder", "num_samples"):
         if entry.get(extra) is not None:
             r.note(f"dataset {name!r}: dataset_info '{extra}' is not modelled")
-    return {"path": path, "format": _format(r, name, entry), "split": split if isinstance(split, str) else None}
+    fmt, columns, roles = _format(r, name, entry)
+    return {"path": path, "format": fmt, "split": split if isinstance(split, str) else None, "columns": columns,
+            "roles": roles}
 
 
-def _format(r: ConfigReader, name: str, entry: dict[str, Any]) -> str:
+# LLaMA-Factory's column names (dataset_info.json `columns`) -> the keys of our formats.
+_ALPACA_KEYS = {"prompt": "instruction", "query": "input", "response": "output", "system": "system",
+                "history": "history"}
+
+
+def _format(r: ConfigReader, name: str, entry: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(data format, column mapping, role mapping) of a dataset_info entry, after its `columns` and `tags`."""
     formatting = entry.get("formatting", "alpaca")
     columns = entry.get("columns") or {}
     tags = entry.get("tags") or {}
+    if not isinstance(columns, dict) or not isinstance(tags, dict):
+        raise r.error("dataset", f"dataset {name!r}: dataset_info 'columns' and 'tags' must be mappings")
     if formatting == "alpaca":
-        if any(columns.get(k, v) != v for k, v in _ALPACA_COLUMNS.items()):
-            r.note(f"dataset {name!r} renames alpaca columns: the data format is auto-detected")
-            return "auto"
-        return "alpaca"
+        mapping = {ours: str(columns[theirs]) for theirs, ours in _ALPACA_KEYS.items()
+                   if theirs in columns and columns[theirs] != ours}
+        return "alpaca", mapping, {}
     if formatting == "sharegpt":
-        messages = columns.get("messages", "conversations")
-        if all(tags.get(k, _SHAREGPT_TAGS[k]) == v for k, v in _OPENAI_TAGS.items()) and messages == "messages":
-            return "messages"
-        if all(tags.get(k, v) == v for k, v in _SHAREGPT_TAGS.items()) and messages == "conversations":
-            return "sharegpt"
-    r.note(f"dataset {name!r} ({formatting}, custom columns or tags): the data format is auto-detected")
-    return "auto"
+        messages = str(columns.get("messages", "conversations"))
+        t = {**_SHAREGPT_TAGS, **{k: str(v) for k, v in tags.items()}}
+        if messages == "conversations" and all(t[k] == v for k, v in _SHAREGPT_TAGS.items()):
+            return "sharegpt", {}, {}
+        roles = {t["user_tag"]: "user", t["assistant_tag"]: "assistant", t.get("system_tag", "system"): "system"}
+        mapping = {"messages": messages, "role": t["role_tag"], "content": t["content_tag"]}
+        return "messages", {k: v for k, v in mapping.items() if k != v}, {k: v for k, v in roles.items() if k != v}
+    r.note(f"dataset {name!r}: formatting {formatting!r} is not modelled; the data format is auto-detected")
+    return "auto", {}, {}
 
 
 __all__ = ["DEFAULTS", "KNOWN_KEYS", "read_llamafactory"]

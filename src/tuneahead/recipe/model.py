@@ -56,11 +56,18 @@ class AdapterConfig(_Strict):
 
 
 class DatasetRef(_Strict):
-    """A dataset the recipe trains or evaluates on: a local path and its format."""
+    """A dataset the recipe trains or evaluates on: a local path and its format.
+
+    `columns` maps the format's own keys to the data's (Axolotl `field_messages` and
+    `message_property_mappings`, LLaMA-Factory `columns` and `tags`): {"messages": "conversations",
+    "role": "from", "content": "value"} or {"instruction": "question", "output": "answer"}; `roles` maps
+    the data's role names to user / assistant / system ({"human": "user", "gpt": "assistant"})."""
 
     path: str
     format: DatasetFormat = "auto"
     split: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    roles: dict[str, str] = Field(default_factory=dict)
 
 
 class RecipeSource(_Strict):
