@@ -110,8 +110,6 @@ def describe(
     if not train_paths:
         raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
     eval_paths = _paths(eval_data, recipe.eval_datasets if recipe else [])
-    if recipe is not None and data_format == "auto" and not data and recipe.datasets:
-        data_format = recipe.datasets[0].format
 
     model_ref = model or (recipe.base_model if recipe else None)
     bundle, note = resolve_tokenizer(tokenizer=tokenizer or (recipe.tokenizer if recipe else None), model=model_ref)

@@ -29,6 +29,11 @@ _DATA_SUFFIXES = (".arrow", ".parquet", ".jsonl", ".json", ".csv", ".tsv", ".jso
 _SPLIT_WORDS = ("train", "validation", "valid", "dev", "test", "eval")
 
 
+def base_split(split: str | None) -> str:
+    """The split's name without a slice (`datasets` accepts "train[:20%]", "train[100:200]")."""
+    return re.sub(r"\[.*\]$", "", (split or DEFAULT_SPLIT).strip()) or DEFAULT_SPLIT
+
+
 def looks_like_hub_id(text: str) -> bool:
     return bool(_HUB_ID.match(text.strip())) and not text.strip().endswith(_DATA_SUFFIXES)
 
@@ -38,7 +43,7 @@ def saved_dataset_files(folder: Path, split: str | None) -> list[Path] | None:
     is not one."""
     if (folder / "dataset_dict.json").is_file():
         splits = _read_json(folder / "dataset_dict.json").get("splits") or []
-        chosen = split or DEFAULT_SPLIT
+        chosen = base_split(split)
         if chosen not in splits:
             raise DataError(
                 f"this DatasetDict has no split {chosen!r}",
@@ -70,7 +75,7 @@ def cache_roots() -> tuple[Path, Path]:
 def cached_hub_dataset_files(repo_id: str, split: str | None) -> list[Path]:
     """Data files of a hub dataset already on this machine; a DataError saying where it looked if none."""
     hub, prepared = cache_roots()
-    chosen = split or DEFAULT_SPLIT
+    chosen = base_split(split)
     org, _, name = repo_id.strip().partition("/")
     for files in (_prepared_arrow(prepared / f"{org}___{name}", name, chosen),
                   _hub_snapshot(hub / f"datasets--{org}--{name}", chosen)):

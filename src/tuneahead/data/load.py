@@ -118,7 +118,7 @@ def _generate(
         report.record_invalid(error)
 
     for data_file in files:
-        fmt = forced
+        fmt = forced or data_file.format  # the user's --format, else the recipe's for this dataset, else detected
         detected_at: Location | None = None
         for location, row in iter_file_rows(data_file, on_error=on_row_error if skip_invalid else None):
             report.rows_read += 1
@@ -219,8 +219,6 @@ def load_recipe_data(
         _check_recipe_paths(recipe, "datasets")
     if not eval_data:
         _check_recipe_paths(recipe, "eval_datasets")
-    if data_format == "auto" and not data and recipe.datasets:
-        data_format = recipe.datasets[0].format
     train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
     evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
     return train, evals

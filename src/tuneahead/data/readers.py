@@ -107,6 +107,7 @@ class DataFile:
     # The recipe's column mapping for this dataset: (format key, data key) pairs and (data role, role) pairs.
     columns: tuple[tuple[str, str], ...] = ()
     roles: tuple[tuple[str, str], ...] = ()
+    format: str | None = None  # the recipe's format for this dataset (None: detected)
 
     @property
     def label(self) -> str:
@@ -164,13 +165,15 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
         raise DataError("no data path given")
     found: list[tuple[Path, str, tuple[str, bool]]] = []
     skipped: list[str] = []
-    mapping: dict[int, tuple[tuple, tuple]] = {}  # index in `found` where an item's files start -> its mapping
+    mapping: dict[int, tuple[tuple, tuple, str | None]] = {}  # index in `found` -> the recipe's reading of it
     for item in items:
-        split = getattr(item, "split", None)
         start = len(found)
-        columns = tuple(sorted((getattr(item, "columns", None) or {}).items()))
-        roles = tuple(sorted((getattr(item, "roles", None) or {}).items()))
-        item = getattr(item, "path", item)
+        split, columns, roles, fmt = None, (), (), None
+        if hasattr(item, "path"):  # a recipe's dataset: its split, column mapping and format come along
+            split = item.split
+            columns, roles = tuple(sorted(item.columns.items())), tuple(sorted(item.roles.items()))
+            fmt = None if item.format == "auto" else item.format
+            item = item.path
         path = Path(item).expanduser()
         # os.path's tests never raise (Path's do, for a name too long for the file system).
         saved = hf_datasets.saved_dataset_files(path, split) if os.path.isdir(path) else None
@@ -193,9 +196,9 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
             found.append((path, path.name, kind))
         else:
             raise DataError(_missing_reason(path), Location(file=str(item)))
-        if columns or roles:
+        if columns or roles or fmt:
             for i in range(start, len(found)):
-                mapping[i] = (columns, roles)
+                mapping[i] = (columns, roles, fmt)
 
     # Drop repeats of one file (given twice, or inside two given folders), keeping the first.
     seen: set[Path] = set()
@@ -204,12 +207,12 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
         key = full.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append((full, name, kind, mapping.get(i, ((), ()))))
+            unique.append((full, name, kind, mapping.get(i, ((), (), None))))
     # Short names keep ids readable; two different files with one short name fall back to full paths.
     clashes = {name for name, n in Counter(name for _, name, _, _ in unique).items() if n > 1}
     files = [
-        DataFile(full, str(full) if name in clashes else name, kind, compressed, columns, roles)
-        for full, name, (kind, compressed), (columns, roles) in unique
+        DataFile(full, str(full) if name in clashes else name, kind, compressed, columns, roles, fmt)
+        for full, name, (kind, compressed), (columns, roles, fmt) in unique
     ]
     return files, skipped
 
