@@ -132,7 +132,7 @@ IGNORED_KEYS: frozenset[str] = frozenset({
     "qlora_sharded_model_loading", "merge_lora", "lisa_n_layers", "lisa_step_interval",
     "lisa_layers_attribute",
     # optimisation extras
-    "eval_batch_size", "auto_find_batch_size", "lr_quadratic_warmup", "lr_scheduler_kwargs",
+    "attention", "eval_batch_size", "auto_find_batch_size", "lr_quadratic_warmup", "lr_scheduler_kwargs",
     "cosine_min_lr_ratio", "cosine_constant_lr_ratio", "lr_div_factor", "lr_groups", "optim_args",
     "optim_target_modules", "torchdistx_path", "adam_beta3", "adam_epsilon", "adam_epsilon2", "embedding_lr",
     "embedding_lr_scale", "neftune_noise_alpha", "noisy_embedding_alpha", "gradient_checkpointing",
