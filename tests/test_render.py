@@ -57,9 +57,10 @@ def test_raw_prompt_completion_appends_eos(default_bundle) -> None:
     assert tok.input_ids[-1] == default_bundle.eos_id
 
 
-def test_template_that_drops_assistant_turns_is_reported(default_bundle) -> None:
+def test_template_that_drops_every_assistant_turn_is_refused(default_bundle) -> None:
+    # One that keeps some turns trains on those (tests/test_chat_templates.py); keeping none leaves nothing.
     dropping = "{% for m in messages %}{% if m.role != 'assistant' %}{{ m.content }}{% endif %}{% endfor %}"
-    with pytest.raises(DataError, match="dropped 1 of 1 assistant"):
+    with pytest.raises(DataError, match="renders none of the 1 assistant turns"):
         render(chat(("user", "Hi"), ("assistant", "Hello")), default_bundle, dropping)
 
 

@@ -167,7 +167,7 @@ def remap_row(row: dict[str, Any], columns: dict[str, str], roles: dict[str, str
         role_key, content_key = columns.get("role", "role"), columns.get("content", "content")
         out.pop(source or "messages", None)
         out["messages"] = [
-            {"role": roles.get(t.get(role_key), t.get(role_key)), "content": t.get(content_key)}
+            {"role": roles.get(str(t.get(role_key)), t.get(role_key)), "content": t.get(content_key)}
             if isinstance(t, dict) else t
             for t in turns
         ]

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 from tuneahead.errors import DataError, Location
 
@@ -43,6 +43,19 @@ except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class DatasetSource(Protocol):
+    """A dataset as a recipe names it (`tuneahead.recipe.model.DatasetRef`): where, which split, how read."""
+
+    path: str
+    split: str | None
+    format: str
+    columns: dict[str, str]
+    roles: dict[str, str]
+
+
+DataPath = PathLike | DatasetSource
 Row = dict[str, Any]
 ErrorHandler = Callable[[DataError], None]
 
@@ -147,7 +160,7 @@ def _walk(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile], list[str]]:
+def discover_files(paths: DataPath | Sequence[DataPath]) -> tuple[list[DataFile], list[str]]:
     """Expand files and folders into the data files to read, in a stable order.
 
     Folders are searched recursively in sorted order, skipping hidden files and folders. A folder that
@@ -160,20 +173,25 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
     """
     from tuneahead.data import hf_datasets
 
-    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    items: list[DataPath] = [paths] if isinstance(paths, (str, os.PathLike)) or hasattr(paths, "path") else list(paths)  # type: ignore[list-item,arg-type]
     if not items:
         raise DataError("no data path given")
     found: list[tuple[Path, str, tuple[str, bool]]] = []
     skipped: list[str] = []
     mapping: dict[int, tuple[tuple, tuple, str | None]] = {}  # index in `found` -> the recipe's reading of it
-    for item in items:
+    for entry in items:
         start = len(found)
-        split, columns, roles, fmt = None, (), (), None
-        if hasattr(item, "path"):  # a recipe's dataset: its split, column mapping and format come along
-            split = item.split
-            columns, roles = tuple(sorted(item.columns.items())), tuple(sorted(item.roles.items()))
-            fmt = None if item.format == "auto" else item.format
-            item = item.path
+        split: str | None = None
+        columns: tuple[tuple[str, str], ...] = ()
+        roles: tuple[tuple[str, str], ...] = ()
+        fmt: str | None = None
+        if isinstance(entry, (str, os.PathLike)):
+            item: str | os.PathLike[str] = entry
+        else:  # a recipe's dataset: its split, column mapping and format come along
+            split = entry.split
+            columns, roles = tuple(sorted(entry.columns.items())), tuple(sorted(entry.roles.items()))
+            fmt = None if entry.format == "auto" else entry.format
+            item = entry.path
         path = Path(item).expanduser()
         # os.path's tests never raise (Path's do, for a name too long for the file system).
         saved = hf_datasets.saved_dataset_files(path, split) if os.path.isdir(path) else None
@@ -202,7 +220,7 @@ def discover_files(paths: PathLike | Sequence[PathLike]) -> tuple[list[DataFile]
 
     # Drop repeats of one file (given twice, or inside two given folders), keeping the first.
     seen: set[Path] = set()
-    unique = []
+    unique: list[tuple[Path, str, tuple[str, bool], tuple[tuple, tuple, str | None]]] = []
     for i, (full, name, kind) in enumerate(found):
         key = full.resolve()
         if key not in seen:

@@ -282,7 +282,7 @@ def _decode_list_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
     for col in df.columns:
         if not col.startswith(CURVE_PREFIX):
             continue
-        values = []
+        values: list[list[float] | None] = []
         for i, v in enumerate(df[col].tolist()):
             if isinstance(v, str):
                 try:

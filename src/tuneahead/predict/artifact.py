@@ -200,9 +200,10 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
     if p.regressor is None:
         raise InputError("predictor has no regressor model", Location(file=str(meta_path), field="models"))
     n_success_inputs = len(schema.names) + int(p.classifier_uses_threshold)
-    if p.linear is not None and len(p.linear.coef) != n_success_inputs:
+    n_linear = None if p.linear is None or p.linear.coef is None else len(p.linear.coef)
+    if n_linear is not None and n_linear != n_success_inputs:
         raise InputError(
-            f"the linear success model has {len(p.linear.coef)} inputs, the schema implies {n_success_inputs}",
+            f"the linear success model has {n_linear} inputs, the schema implies {n_success_inputs}",
             Location(file=str(meta_path), field="p_success.linear"),
         )
     if p.regressor.num_feature() != len(schema.names):
