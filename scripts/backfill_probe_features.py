@@ -40,7 +40,7 @@ def main() -> int:
     from tuneahead.bench.campaign import load_spec
     from tuneahead.bench.runner import probe_again
     from tuneahead.evaluate.runs import is_machine_dependent
-    from tuneahead.features.catalogue import specs
+    from tuneahead.catalogue import specs
     from tuneahead.store.sqlite import RunStore
 
     spec = load_spec(args.spec)

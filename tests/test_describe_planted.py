@@ -72,7 +72,7 @@ def test_majority_answer(tmp_path) -> None:
 
 
 def test_catalogue_has_at_least_30_static_descriptors(clean) -> None:
-    from tuneahead.features.catalogue import specs
+    from tuneahead.catalogue import specs
 
     static = specs("static")
     assert len(static) >= 30

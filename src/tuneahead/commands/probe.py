@@ -161,7 +161,7 @@ def _render(result, *, show_all: bool, trace_path: Path | None) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from tuneahead.features.catalogue import spec
+    from tuneahead.catalogue import spec
     from tuneahead.report.describe_view import SEVERITY_STYLE
     from tuneahead.report.format import format_value
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tuneahead.data.descriptors  # noqa: F401  (registers the static descriptors computed below)
 from tuneahead.data.findings import Finding, find_pitfalls, finding_count_features
 from tuneahead.data.load import IngestReport
 from tuneahead.data.render import resolve_template

@@ -40,11 +40,19 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+import tuneahead.catalogue  # noqa: F401  (every feature registered: the roles below come from the catalogue)
 from tuneahead.errors import DataError, InputError, Location
+from tuneahead.features.row import (  # the roles live with the feature row; re-exported for the run table's users
+    DEFAULT_DYNAMIC_PREFIXES,
+    DEFAULT_RECIPE_PREFIXES,
+    FeatureInfo,
+    Role,
+    feature_info,
+    is_machine_dependent,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,67 +85,8 @@ RESERVED: frozenset[str] = frozenset(
 )
 CURVE_COLUMNS: tuple[str, ...] = (CURVE_STEPS, CURVE_EVAL_METRIC, CURVE_EVAL_LOSS, CURVE_TRAIN_LOSS)
 
-DEFAULT_DYNAMIC_PREFIXES: tuple[str, ...] = ("probe_",)
-DEFAULT_RECIPE_PREFIXES: tuple[str, ...] = ("recipe_",)
-
-Role = Literal["static", "dynamic", "recipe"]
-
-
-@dataclass(frozen=True)
-class FeatureInfo:
-    """What the reports know about a feature column: from the catalogue when registered, else its name."""
-
-    name: str
-    role: Role
-    group: str
-    unit: str
-    meaning: str
-
-
-@lru_cache(maxsize=4096)
-def _catalogue_entry(name: str) -> tuple[str, str, str, str] | None:
-    try:
-        from tuneahead.features.catalogue import spec
-
-        s = spec(name)
-    except (KeyError, ImportError):  # not registered, or the catalogue's feature modules are not built yet
-        return None
-    return s.kind, s.group, s.unit, s.meaning
-
-
-def feature_info(
-    name: str,
-    *,
-    dynamic_prefixes: Sequence[str] = DEFAULT_DYNAMIC_PREFIXES,
-    recipe_prefixes: Sequence[str] = DEFAULT_RECIPE_PREFIXES,
-) -> FeatureInfo:
-    entry = _catalogue_entry(name)
-    if entry is not None:
-        kind, group, unit, meaning = entry
-        role: Role = "dynamic" if kind == "dynamic" else ("recipe" if group == "recipe" else "static")
-        return FeatureInfo(name, role, group, unit, meaning)
-    if any(name.startswith(p) for p in dynamic_prefixes):
-        role = "dynamic"
-    elif any(name.startswith(p) for p in recipe_prefixes):
-        role = "recipe"
-    else:
-        role = "static"
-    # Unknown columns are their own group; the meaning falls back to the column name.
-    return FeatureInfo(name, role, name, "", name)
-
-
 def is_reserved(name: str) -> bool:
     return name in RESERVED or name.startswith((TRUTH_PREFIX, CURVE_PREFIX, COST_PREFIX))
-
-
-#: Catalogue groups that measure the machine rather than the run (e.g. probe throughput): they change
-#: with hardware and load, so a forecast must not depend on them. Never default features.
-MACHINE_GROUPS: frozenset[str] = frozenset({"speed"})
-
-
-def is_machine_dependent(name: str) -> bool:
-    entry = _catalogue_entry(name)
-    return entry is not None and entry[1] in MACHINE_GROUPS
 
 
 def load_runs(path: str | Path) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Feature catalogue shared by static descriptors and probe features."""
+"""The feature registry and the feature row. The whole catalogue, every plugin loaded, is `tuneahead.catalogue`."""
 
-from tuneahead.features.catalogue import FeatureSpec, compute_all, feature, schema_version, spec, specs
+from tuneahead.features.catalogue import FeatureSpec, derived_feature, feature
 
-__all__ = ["FeatureSpec", "compute_all", "feature", "schema_version", "spec", "specs"]
+__all__ = ["FeatureSpec", "derived_feature", "feature"]

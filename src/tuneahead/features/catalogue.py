@@ -1,4 +1,7 @@
-"""The feature catalogue: every named number TuneAhead computes, with its unit and meaning.
+"""The feature registry: every named number TuneAhead computes, with its unit and meaning.
+
+The registry imports nothing of the project: features register themselves where they are computed, and
+`tuneahead.catalogue` (a floor above data/ and probe/) loads them all.
 
 Static descriptors (data + recipe) and dynamic probe features register here, so the predictor,
 the reports and the run store all read one schema. A feature is a small pure function of a
@@ -56,25 +59,12 @@ def derived_feature(name: str, *, kind: FeatureKind, group: str, unit: str, mean
     _REGISTRY[name] = FeatureSpec(name, kind, group, unit, meaning, None)
 
 
-def _ensure_loaded() -> None:
-    # Importing the modules that define features populates the registry.
-    import tuneahead.data.descriptors  # noqa: F401
-    import tuneahead.data.findings  # noqa: F401
-
-    try:
-        import tuneahead.probe.features  # noqa: F401
-        import tuneahead.probe.relative  # noqa: F401
-    except ImportError:  # probe layer not installed / not yet built
-        pass
-
-
 def specs(kind: FeatureKind | None = None) -> list[FeatureSpec]:
-    _ensure_loaded()
+    """The features registered so far (`tuneahead.catalogue` loads every plugin)."""
     return [s for s in _REGISTRY.values() if kind is None or s.kind == kind]
 
 
 def spec(name: str) -> FeatureSpec:
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -106,7 +96,6 @@ def schema_version(names: Iterable[str] | None = None) -> str:
 
 
 def _all_names() -> list[str]:
-    _ensure_loaded()
     return list(_REGISTRY)
 
 

@@ -152,9 +152,8 @@ def check(
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_recipe_data
     from tuneahead.models.loading import load_model
-    from tuneahead.probe.relative import relative_features
     from tuneahead.recipe.load import load_recipe
-    from tuneahead.store.export import recipe_columns
+    from tuneahead.features.row import feature_row
 
     started = time.perf_counter()
     say = progress or (lambda kind, payload: None)
@@ -185,7 +184,7 @@ def check(
 
     say("step", f"loading {rec.base_model}")
     loaded = load_model(rec.base_model)
-    static = {**described.descriptors, **recipe_columns(rec.model_dump(mode="json"))}
+    recipe_json = rec.model_dump(mode="json")
     recipe_reasons = outside_space(rec.model_dump(mode="json"), bundle.info.get("recipe_space"))
     no_whole_answer = _no_whole_answer(described.descriptors, goal.metric or bundle.metric)
 
@@ -217,7 +216,7 @@ def check(
         if first_steps is None:
             first_steps = result.steps_done
         check_flops += result.cost.probe_flops
-        features = {**static, **result.features, **relative_features(static, result.features)}
+        features = feature_row(recipe=recipe_json, descriptors=described.descriptors, probe=result.features)
         forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
         if recipe_reasons:
             forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))

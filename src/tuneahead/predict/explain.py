@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tuneahead.evaluate.runs import FeatureInfo
+from tuneahead.features.row import FeatureInfo
 
 
 @dataclass(frozen=True)

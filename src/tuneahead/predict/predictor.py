@@ -34,11 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from tuneahead.errors import InputError, Location
+from tuneahead.features.row import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, FeatureInfo, feature_info
 from tuneahead.evaluate.runs import (
-    DEFAULT_DYNAMIC_PREFIXES,
-    DEFAULT_RECIPE_PREFIXES,
-    FeatureInfo,
-    feature_info,
     require_columns,
     require_numeric,
     require_varying,

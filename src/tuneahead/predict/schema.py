@@ -54,7 +54,8 @@ class FeatureSchema:
 
     def check_catalogue_units(self) -> None:
         """A registered feature whose unit changed since training means the numbers no longer mean the same."""
-        from tuneahead.evaluate.runs import _catalogue_entry
+        import tuneahead.catalogue  # noqa: F401  (every plugin registered, so no unit goes unchecked)
+        from tuneahead.features.row import _catalogue_entry
 
         for name, unit in zip(self.names, self.units, strict=True):
             entry = _catalogue_entry(name)

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from tuneahead.features.catalogue import spec
+from tuneahead.catalogue import spec
 from tuneahead.report.format import format_value
 
 # Shown by default; `--all` shows the full catalogue.

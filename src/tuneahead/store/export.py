@@ -5,11 +5,10 @@ Ground truth goes to its own table/file (`truth_*` columns), never next to the f
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneahead.probe.relative import relative_features
+from tuneahead.features.row import feature_row, relative_features
 from tuneahead.store.sqlite import RunRecord, RunStore
 
 if TYPE_CHECKING:
@@ -37,28 +36,6 @@ def _curve_columns(record: RunRecord) -> dict[str, list]:
     }
 
 
-def recipe_columns(recipe: dict[str, Any]) -> dict[str, float]:
-    """The recipe's own hyperparameters as numbers (`recipe_*`: the hyperparameters-only ablation)."""
-    adapter = recipe.get("adapter") or {}
-    full = adapter.get("type") == "full"
-    lr = recipe.get("learning_rate")
-    return {
-        "recipe_log10_learning_rate": math.log10(lr) if lr else math.nan,
-        "recipe_num_epochs": float(recipe.get("num_epochs") or math.nan),
-        "recipe_max_steps": float(recipe.get("max_steps") or math.nan),
-        "recipe_effective_batch": float(
-            (recipe.get("micro_batch_size") or 1) * (recipe.get("gradient_accumulation_steps") or 1)
-            * (recipe.get("num_devices") or 1)
-        ),
-        "recipe_full_finetune": float(full),
-        "recipe_lora_rank": 0.0 if full else float(adapter.get("rank") or math.nan),
-        "recipe_max_seq_length": float(recipe.get("max_seq_length") or math.nan),
-        "recipe_loss_on_all_tokens": float(recipe.get("loss_on") == "all"),
-        "recipe_warmup_ratio": float(recipe.get("warmup_ratio") or 0.0),
-        "recipe_weight_decay": float(recipe.get("weight_decay") or 0.0),
-    }
-
-
 def run_row(record: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run_id": record.run_id,
@@ -77,11 +54,8 @@ def run_row(record: RunRecord) -> dict[str, Any]:
         "proxy_metric": record.extra.get("proxy_metric"),
         "proxy_zero_shot_metric": record.extra.get("proxy_zero_shot_metric"),
     }
-    row.update(recipe_columns(record.recipe))
-    row.update(_stored_finding_counts(record))
-    row.update(record.static_features)
-    row.update(record.dynamic_features)
-    row.update(relative_features(record.static_features, record.dynamic_features))
+    row.update(feature_row(recipe=record.recipe, descriptors=record.static_features, probe=record.dynamic_features,
+                           finding_counts=_stored_finding_counts(record)))
     row.update(_curve_columns(record))
     return row
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tuneahead.features.catalogue import spec
-from tuneahead.probe.relative import OVER_MAJORITY, relative_features
+from tuneahead.catalogue import spec
+from tuneahead.features.row import OVER_MAJORITY, relative_features
 
 
 def test_accuracy_over_the_majority_guess() -> None:
