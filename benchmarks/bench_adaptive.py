@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
+from tuneahead.gate.policy import Policy
 
-NO_GO_AT, GO_AT = VERDICT_THRESHOLDS  # the gate's defaults
+NO_GO_AT, GO_AT = Policy().no_go_at, Policy().go_at  # the gate's defaults
 
 
 def oof_p_success(table, folds: np.ndarray, seed: int) -> np.ndarray:
@@ -79,7 +79,7 @@ def main() -> int:
 
     import pandas as pd
 
-    from tuneahead.evaluate.splits import group_folds
+    from tuneahead.predict.splits import group_folds
 
     short = pd.read_parquet(args.runs)
     long_probe = pd.read_parquet(args.runs.with_name(args.runs.stem + ".probe_long.parquet"))

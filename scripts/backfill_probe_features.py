@@ -39,7 +39,7 @@ def main() -> int:
 
     from tuneahead.bench.campaign import load_spec
     from tuneahead.bench.runner import probe_again
-    from tuneahead.evaluate.runs import is_machine_dependent
+    from tuneahead.store.table import is_machine_dependent
     from tuneahead.catalogue import specs
     from tuneahead.store.sqlite import RunStore
 

@@ -26,6 +26,6 @@ def _offline_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def default_bundle():
-    from tuneahead.data.tokenizer import load_default_tokenizer
+    from tuneahead.models.tokenizer import load_default_tokenizer
 
     return load_default_tokenizer()

@@ -9,8 +9,8 @@ import pytest
 from tuneahead.baselines.base import Method
 from tuneahead.baselines.early_stop import EarlyStopExtrapolation, LinearEarlyStop
 from tuneahead.baselines.ours import Majority, ProxyLM, tuneahead_methods
-from tuneahead.evaluate.runs import Task
 from tuneahead.evaluate.synthetic import make_synthetic_runs
+from tuneahead.store.table import Task
 
 
 @pytest.fixture(scope="module")

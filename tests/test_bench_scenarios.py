@@ -50,7 +50,7 @@ def first_with(corpus: list[Scenario], problem: str, **plan) -> Scenario:
 def _rendered_lengths(rows: list[dict], template: str | None) -> list[int]:
     from tuneahead.data.formats import normalize
     from tuneahead.data.render import NAMED_TEMPLATES, tokenize_batch
-    from tuneahead.data.tokenizer import resolve_tokenizer
+    from tuneahead.models.tokenizer import resolve_tokenizer
 
     bundle, _ = resolve_tokenizer(model="tiny-1m")
     examples = [normalize(r, "messages", f"row:{i}", None) for i, r in enumerate(rows)]

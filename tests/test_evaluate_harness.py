@@ -13,8 +13,9 @@ from tuneahead.baselines.ours import Majority, ProxyLM, tuneahead_methods
 from tuneahead.errors import InputError
 from tuneahead.evaluate.harness import EvalConfig, evaluate
 from tuneahead.evaluate.metrics import MethodOutput
-from tuneahead.evaluate.runs import Task
+from tuneahead.evaluate.report import to_markdown
 from tuneahead.evaluate.synthetic import make_synthetic_runs
+from tuneahead.store.table import Task
 
 FAST = {"n_estimators": 120}
 
@@ -88,14 +89,14 @@ def test_missing_columns_skip_baselines_with_a_note(runs: pd.DataFrame) -> None:
     assert res.method("early-stop-20%").status == "skipped" and "curve" in res.method("early-stop-20%").note
     ours = res.method("tuneahead")
     assert ours.status == "ok" and np.isnan(ours.metrics["savings"]) and "cost" in ours.note
-    md = res.to_markdown()
+    md = to_markdown(res)
     assert "skipped" in md and "proxylm" in md
 
 
 def test_split_by_model_size_and_tables(runs: pd.DataFrame) -> None:
     res = evaluate(runs, Task(), [Majority()], EvalConfig(split_by="model_size", seeds=(0, 1), n_boot=20))
     assert res.n_groups == 3
-    md = res.to_markdown()
+    md = to_markdown(res)
     assert "held out by `model_size` (3 groups)" in md
     assert "| majority |" in md and "| oracle |" in md
     payload = res.to_dict()

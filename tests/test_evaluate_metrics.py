@@ -14,7 +14,7 @@ from tuneahead.evaluate.metrics import (
     mean_over_repeats,
     savings,
 )
-from tuneahead.evaluate.splits import group_folds
+from tuneahead.predict.splits import group_folds
 
 
 def test_savings_formula_by_hand() -> None:
@@ -127,3 +127,12 @@ def test_without_groups_folds_are_random_and_balanced() -> None:
     assert set(np.bincount(folds)) <= {20, 21}
     single = group_folds(10, np.array(["x"] * 10), 5, 0)
     assert len(np.unique(single)) == 5
+
+
+def test_the_evaluation_s_default_verdict_cut_offs_are_the_gate_s() -> None:
+    # evaluate/ does not import the gate; this keeps its default equal to the gate's Policy.
+    from tuneahead.evaluate.harness import EvalConfig
+    from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
+    from tuneahead.gate.policy import Policy
+
+    assert VERDICT_THRESHOLDS == EvalConfig().verdict_thresholds == (Policy().no_go_at, Policy().go_at)

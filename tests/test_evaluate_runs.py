@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from tuneahead.errors import DataError, InputError
-from tuneahead.evaluate.runs import Task, feature_info, is_reserved, load_runs, select_feature_columns
 from tuneahead.evaluate.synthetic import make_synthetic_runs
+from tuneahead.store.table import Task, feature_info, is_reserved, load_runs, select_feature_columns
 
 
 @pytest.fixture(scope="module")

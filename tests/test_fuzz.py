@@ -234,7 +234,7 @@ def _run_table(rng: random.Random, n: int, mutations: list) -> list[dict]:
            ["run_id", "family", "probe_eval_loss_end", "final_metric", "target", "curve_steps", "curve_eval_metric",
             "extra"]), RUN_CELL), max_size=3))
 def test_any_run_table_reads_or_is_refused(tmp_path_factory, seed, n, kind, mutations) -> None:
-    from tuneahead.evaluate.runs import Task, load_runs
+    from tuneahead.store.table import Task, load_runs
 
     rows = _run_table(random.Random(seed), n, mutations)
     path = tmp_path_factory.mktemp("runs") / f"runs.{kind}"

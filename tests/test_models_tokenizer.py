@@ -9,9 +9,9 @@ import pytest
 
 from tuneahead.data.example import Example, Message
 from tuneahead.data.render import CHATML_TEMPLATE, resolve_template, tokenize_batch
-from tuneahead.data.tokenizer import load_tokenizer_folder, resolve_tokenizer
 from tuneahead.models.corpus import stdlib_dir, stdlib_files, synthetic_documents
 from tuneahead.models.tiny_tokenizer import SPECIAL_TOKENS, VOCAB_SIZE, train_tokenizer
+from tuneahead.models.tokenizer import load_tokenizer_folder, resolve_tokenizer
 from tuneahead.models.zoo import TINY_MODELS, builtin_tokenizer_folder
 
 

@@ -118,7 +118,7 @@ def test_tampered_or_foreign_files_are_refused(saved: tuple[Predictor, Path], tm
 
 
 def test_catalogue_unit_change_is_a_schema_mismatch(tmp_path: Path) -> None:
-    from tuneahead.evaluate.runs import feature_info
+    from tuneahead.store.table import feature_info
 
     if feature_info("answer_cut_share").unit != "share":
         pytest.skip("the feature catalogue does not register answer_cut_share in this build")

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuneahead.evaluate.runs import FeatureInfo
 from tuneahead.predict.explain import format_contribution, format_value, global_importance, reasons
+from tuneahead.store.table import FeatureInfo
 
 
 @pytest.mark.parametrize(

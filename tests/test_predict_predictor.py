@@ -164,7 +164,7 @@ def test_reasons_are_grouped_and_plain(fitted: Predictor, fresh: pd.DataFrame) -
 
 
 def test_catalogue_features_give_unit_aware_reasons() -> None:
-    from tuneahead.evaluate.runs import feature_info
+    from tuneahead.store.table import feature_info
 
     info = feature_info("answer_cut_share")
     if info.unit != "share":

@@ -70,7 +70,7 @@ def test_bad_template_names_the_field(default_bundle) -> None:
 
 
 def test_named_template_and_tokenizer_template() -> None:
-    from tuneahead.data.tokenizer import load_default_tokenizer
+    from tuneahead.models.tokenizer import load_default_tokenizer
 
     bundle = load_default_tokenizer()
     assert resolve_template(bundle, "chatml") == CHATML_TEMPLATE

@@ -8,29 +8,18 @@ identical for all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tuneahead.evaluate.metrics import MethodOutput
-from tuneahead.evaluate.runs import COST_FULL, Task
+from tuneahead.evaluate.metrics import Method, MethodOutput  # Method: the interface the harness runs
 from tuneahead.predict.conformal import ResidualModel
+from tuneahead.store.table import COST_FULL
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-@runtime_checkable
-class Method(Protocol):
-    name: str
-    description: str
-
-    def unavailable(self, table: pd.DataFrame, task: Task) -> str | None:
-        """Why this method cannot run on `table` (missing columns, …), or None when it can."""
-
-    def fit(self, train: pd.DataFrame, task: Task, seed: int) -> None: ...
-
-    def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput: ...
+__all__ = ["Method", "MethodOutput", "ResidualHead", "cost_column", "prefix_cost"]
 
 
 def cost_column(table: pd.DataFrame, col: str) -> np.ndarray:
@@ -126,7 +115,7 @@ def cross_fitted_residuals(
     n_folds: int = 5,
 ) -> np.ndarray:
     """y − ŷ where each ŷ comes from a model fitted without that run (random folds)."""
-    from tuneahead.evaluate.splits import group_folds
+    from tuneahead.predict.splits import group_folds
 
     folds = group_folds(len(y), None, min(n_folds, len(y)), seed)
     resid = np.full(len(y), np.nan)

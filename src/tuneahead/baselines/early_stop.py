@@ -20,7 +20,7 @@ import numpy as np
 from tuneahead.baselines.base import ResidualHead, cross_fitted_residuals, prefix_cost
 from tuneahead.baselines.curves import extrapolate, prefix
 from tuneahead.evaluate.metrics import MethodOutput
-from tuneahead.evaluate.runs import (
+from tuneahead.store.table import (
     CURVE_EVAL_LOSS,
     CURVE_EVAL_METRIC,
     CURVE_STEPS,

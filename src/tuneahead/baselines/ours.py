@@ -27,7 +27,7 @@ import numpy as np
 
 from tuneahead.baselines.base import cost_column
 from tuneahead.evaluate.metrics import MethodOutput
-from tuneahead.evaluate.runs import COST_PROBE, COST_PROXY, PROXY_METRIC, PROXY_ZERO_SHOT_METRIC, Role, Task
+from tuneahead.store.table import COST_PROBE, COST_PROXY, PROXY_METRIC, PROXY_ZERO_SHOT_METRIC, Role, Task
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,7 +27,7 @@ def recipe_only_balanced_accuracy(runs: pd.DataFrame, *, seeds: tuple[int, ...] 
     """Balanced accuracy of a predictor that sees only the recipe's hyperparameters, held out by family."""
     from tuneahead.baselines.ours import tuneahead_methods
     from tuneahead.evaluate.harness import EvalConfig, evaluate
-    from tuneahead.evaluate.runs import Task
+    from tuneahead.store.table import Task
 
     cols = tuple(c for c in runs.columns if c.startswith("recipe_"))
     task = Task(feature_cols=cols)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from tuneahead.bench.tasks import exact_match
 from tuneahead.data.example import Example
 from tuneahead.data.render import render_generation_prompt
-from tuneahead.data.tokenizer import TokenizerBundle
+from tuneahead.models.tokenizer import TokenizerBundle
 
 EXTRA_TOKENS = 4  # generation budget beyond the longest reference answer
 

@@ -465,7 +465,7 @@ def _length_profile(seed: int, family, difficulty, plan: DataPlan, template: str
 
 @lru_cache(maxsize=1)
 def _tiny_bundle():
-    from tuneahead.data.tokenizer import resolve_tokenizer
+    from tuneahead.models.tokenizer import resolve_tokenizer
 
     bundle, note = resolve_tokenizer(model=MODEL_ORDER[0])
     if note:  # the tiny tokenizer ships with the package; a fallback would make lengths wrong

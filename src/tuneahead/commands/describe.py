@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
 
         def run() -> int:
             from tuneahead.data.describe import describe
+            from tuneahead.probe.perplexity import completion_perplexity
 
             loaded = None
             if recipe is not None:
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
                     model=model,
                     data_format=data_format,
                     skip_invalid=skip_invalid,
-                    base_perplexity=perplexity,
+                    base_perplexity=completion_perplexity if perplexity else None,
                 ),
                 quiet=as_json,
             )

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         def run() -> int:
             from tuneahead.evaluate.harness import EvalConfig, evaluate
-            from tuneahead.evaluate.runs import (
+            from tuneahead.store.table import (
                 DEFAULT_DYNAMIC_PREFIXES,
                 DEFAULT_RECIPE_PREFIXES,
                 Task,
@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
             )
             if seeds < 1 or folds < 2:
                 raise InputError("need --seeds >= 1 and --folds >= 2")
+            from tuneahead.gate.policy import Policy
+
+            policy = Policy()  # verdicts at the gate's own cut-offs
             config = EvalConfig(
                 split_by=None if split_by.lower() == "none" else split_by,
                 n_folds=folds,
@@ -73,11 +76,14 @@ def register(app: typer.Typer) -> None:
                 decision_threshold=decision_threshold,
                 n_boot=n_boot,
                 tolerance=tolerance,
+                verdict_thresholds=(policy.no_go_at, policy.go_at),
             )
             chosen = _methods(split_list(methods), split_list(fractions))
             say = None if as_json else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
             result = evaluate(table, task, chosen, config, progress=say)
-            markdown = result.to_markdown()
+            from tuneahead.evaluate.report import to_markdown
+
+            markdown = to_markdown(result)
             payload = result.to_dict()
             if out is not None:
                 import json
@@ -134,8 +140,6 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
     from rich import box
     from rich.table import Table
 
-    from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
-
     def fmt(v: float, kind: str) -> str:
         if v is None or not math.isfinite(v):
             return "–"
@@ -154,7 +158,7 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
                 ("interval_coverage", "interval coverage", "pct"), ("interval_width", "width", "num"))
     verdicts = (("go_share", "GO", "pct"), ("go_precision", "GO→succ.", "pct"), ("no_go_share", "NO-GO", "pct"),
                 ("no_go_precision", "NO-GO→fail", "pct"), ("uncertain_share", "UNCERTAIN", "pct"))
-    no_go_at, go_at = VERDICT_THRESHOLDS
+    no_go_at, go_at = cfg.verdict_thresholds
     for title, columns in (("gate", gate), (f"verdicts at P(success) >= {go_at:g} / <= {no_go_at:g}", verdicts),
                            ("forecast of the final metric", forecast)):
         table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", pad_edge=False,

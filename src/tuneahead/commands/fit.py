@@ -72,8 +72,8 @@ def register(app: typer.Typer) -> None:
         """Fit a predictor: final-metric forecast with intervals, calibrated P(success), SHAP explanations."""
 
         def run() -> int:
-            from tuneahead.evaluate.runs import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, load_runs
             from tuneahead.predict import Predictor
+            from tuneahead.store.table import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, load_runs
 
             table = load_runs(runs)
             columns = list(table.columns)

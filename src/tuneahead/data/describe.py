@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tuneahead.data.descriptors  # noqa: F401  (registers the static descriptors computed below)
+from tuneahead.data.example import Example
 from tuneahead.data.findings import Finding, find_pitfalls, finding_count_features
 from tuneahead.data.load import IngestReport
 from tuneahead.data.render import resolve_template
 from tuneahead.data.stats import DatasetStats, gather_stats
-from tuneahead.data.tokenizer import resolve_tokenizer
 from tuneahead.errors import InputError
+from tuneahead.models.tokenizer import TokenizerBundle, resolve_tokenizer
 from tuneahead.recipe.model import Recipe
 
 PathLike = str | Path
+# (model, sample examples, tokenizer, template, max length) -> (perplexity, mean loss) of the base model on the
+# answers: `tuneahead.probe.perplexity.completion_perplexity`, passed in by a caller above the probe floor.
+PerplexityFn = Callable[[str, list[Example], TokenizerBundle, str, int], tuple[float, float]]
 
 
 @dataclass
@@ -94,7 +98,7 @@ def describe(
     model: str | None = None,
     data_format: str = "auto",
     skip_invalid: bool = False,
-    base_perplexity: bool = False,
+    base_perplexity: PerplexityFn | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DescribeResult:
     """Describe a training set (and optional eval set) under an optional recipe.
@@ -138,10 +142,8 @@ def describe(
     )
     stats.recipe = recipe
     stats.model_config = model_config(model_ref)
-    if base_perplexity and model_ref:
-        from tuneahead.probe.perplexity import completion_perplexity
-
-        stats.base_perplexity = completion_perplexity(model_ref, stats.sample_examples, bundle, template, max_len)
+    if base_perplexity is not None and model_ref:
+        stats.base_perplexity = base_perplexity(model_ref, stats.sample_examples, bundle, template, max_len)
 
     from tuneahead.features.catalogue import compute_all
 

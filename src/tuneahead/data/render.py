@@ -26,8 +26,8 @@ from tuneahead.chat_templates import (
     unknown_name_message,
 )
 from tuneahead.data.example import Example
-from tuneahead.data.tokenizer import TokenizerBundle
 from tuneahead.errors import DataError, Location
+from tuneahead.models.tokenizer import TokenizerBundle
 
 # Private-use code points: they cannot be typed by accident and survive Jinja filters like `trim`.
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"

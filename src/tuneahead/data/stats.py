@@ -23,7 +23,7 @@ import numpy as np
 
 from tuneahead.data.example import Example
 from tuneahead.data.render import Tokenized, build_masks, encode_rendered, render
-from tuneahead.data.tokenizer import TokenizerBundle
+from tuneahead.models.tokenizer import TokenizerBundle
 
 NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shingles
 # Shorter texts take part in exact matching only: in templated rows ("Convert 2006-01-10 to DD/MM/YYYY.

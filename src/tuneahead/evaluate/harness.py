@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneahead.errors import InputError, Location, TuneAheadError
-from tuneahead.evaluate.metrics import MethodOutput, bootstrap, default_tolerance, mean_over_repeats
-from tuneahead.evaluate.runs import COST_FULL, Task, require_columns
-from tuneahead.evaluate.splits import group_folds
+from tuneahead.evaluate.metrics import (
+    VERDICT_THRESHOLDS,
+    Method,
+    MethodOutput,
+    bootstrap,
+    default_tolerance,
+    mean_over_repeats,
+)
+from tuneahead.predict.splits import group_folds
+from tuneahead.store.table import COST_FULL, Task, require_columns
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from tuneahead.baselines.base import Method
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class EvalConfig:
     n_boot: int = 500
     ci_level: float = 0.95
     tolerance: float | None = None  # ±3 pp by default (0.03 or 3 depending on the metric's scale)
+    verdict_thresholds: tuple[float, float] = VERDICT_THRESHOLDS  # (NO-GO at or below, GO at or above)
 
 
 @dataclass
@@ -94,29 +100,12 @@ class EvaluationResult:
     def method(self, name: str) -> MethodResult:
         return next(m for m in self.methods if m.name == name)
 
-    def to_markdown(self) -> str:
-        from tuneahead.evaluate.report import to_markdown
-
-        return to_markdown(self)
-
-
-def default_methods(
-    *, fractions: Sequence[float] = (0.1, 0.2, 0.3), predictor_kwargs: dict[str, Any] | None = None
-) -> list[Method]:
-    """TuneAhead and its ablations, ProxyLM, early-stop extrapolation at each fraction, linear early stop, majority."""
-    from tuneahead.baselines.early_stop import EarlyStopExtrapolation, LinearEarlyStop
-    from tuneahead.baselines.ours import Majority, ProxyLM, tuneahead_methods
-
-    methods: list[Method] = [*tuneahead_methods(predictor_kwargs), ProxyLM(predictor_kwargs)]
-    methods += [EarlyStopExtrapolation(f) for f in fractions]
-    methods += [LinearEarlyStop(0.1), Majority()]
-    return methods
 
 
 def evaluate(
     table: pd.DataFrame,
     task: Task,
-    methods: Sequence[Method] | None = None,
+    methods: Sequence[Method],
     config: EvalConfig = EvalConfig(),
     progress: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
@@ -152,7 +141,7 @@ def evaluate(
                          Location(field=config.split_by))
     tol = config.tolerance if config.tolerance is not None else default_tolerance(y)
 
-    methods = list(methods) if methods is not None else default_methods()
+    methods = list(methods)  # the default list lives with the baselines (`baselines.default_methods`)
     results: list[MethodResult] = []
     outputs_by_method: dict[str, list[MethodOutput]] = {}
     oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(n))
@@ -252,7 +241,8 @@ def _score(
 ) -> MethodResult:
     def stat(index: np.ndarray | None) -> dict[str, float]:
         return mean_over_repeats(y, success, cost_full, outputs, tolerance=tol,
-                                 decision_threshold=config.decision_threshold, index=index)
+                                 decision_threshold=config.decision_threshold,
+                                 verdict_thresholds=config.verdict_thresholds, index=index)
 
     point = stat(None)
     ci = bootstrap(stat, len(y), n_boot=config.n_boot, level=config.ci_level, seed=0, strata=success) \

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from tuneahead.gate.policy import Policy
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tuneahead.store.table import Task
+
 
 METRIC_NAMES: tuple[str, ...] = (
     "success_recall",
@@ -37,8 +42,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "no_go_precision",
     "uncertain_share",
 )
-# The gate's default verdict thresholds: (NO-GO at P <=, GO at P >=).
-VERDICT_THRESHOLDS: tuple[float, float] = (Policy().no_go_at, Policy().go_at)
+# The gate's default NO-GO / GO cut-offs (`tuneahead.gate.policy.Policy`; evaluate does not import the gate,
+# and tests/test_evaluate_metrics.py checks that the two agree). Pass others through `EvalConfig`.
+VERDICT_THRESHOLDS: tuple[float, float] = (0.3, 0.7)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,22 @@ class MethodOutput:
             self.metric[index], self.lo[index], self.hi[index], self.p_success[index], self.decide_cost[index],
             self.cost_is_prefix,
         )
+
+
+@runtime_checkable
+class Method(Protocol):
+    """What every method in an evaluation implements: fitted on training runs only, then predicting test
+    runs, with what it costs to decide on a run (its probe, its proxy run, a prefix of the live run)."""
+
+    name: str
+    description: str
+
+    def unavailable(self, table: pd.DataFrame, task: Task) -> str | None:
+        """Why this method cannot run on `table` (missing columns, …), or None when it can."""
+
+    def fit(self, train: pd.DataFrame, task: Task, seed: int) -> None: ...
+
+    def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput: ...
 
 
 def auroc(score: np.ndarray, positive: np.ndarray) -> float:
@@ -175,6 +197,7 @@ def mean_over_repeats(
     *,
     tolerance: float,
     decision_threshold: float,
+    verdict_thresholds: tuple[float, float] = VERDICT_THRESHOLDS,
     index: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Metrics averaged over repeated seeds (each repeat predicts every run once), optionally on a resample."""
@@ -183,7 +206,8 @@ def mean_over_repeats(
         if index is not None:
             o = o.subset(index)
         yy, ss, cc = (y, success, cost_full) if index is None else (y[index], success[index], cost_full[index])
-        per.append(compute_metrics(yy, ss, cc, o, tolerance=tolerance, decision_threshold=decision_threshold))
+        per.append(compute_metrics(yy, ss, cc, o, tolerance=tolerance, decision_threshold=decision_threshold,
+                                   verdict_thresholds=verdict_thresholds))
     keys = per[0].keys()
     with np.errstate(all="ignore"):
         return {k: float(np.nanmean([d[k] for d in per])) if any(np.isfinite(d[k]) for d in per) else float("nan")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tuneahead.evaluate.metrics import VERDICT_THRESHOLDS
 
 if TYPE_CHECKING:
     from tuneahead.evaluate.harness import EvaluationResult, MethodResult
@@ -87,8 +86,8 @@ def to_markdown(result: EvaluationResult) -> str:
         "",
         *_table(result, GATE_COLUMNS),
         "",
-        f"## Verdicts at the gate's thresholds (GO at P(success) ≥ {VERDICT_THRESHOLDS[1]:g}, "
-        f"NO-GO at ≤ {VERDICT_THRESHOLDS[0]:g})",
+        f"## Verdicts at the gate's thresholds (GO at P(success) ≥ {result.config.verdict_thresholds[1]:g}, "
+        f"NO-GO at ≤ {result.config.verdict_thresholds[0]:g})",
         "",
         "From P(success) alone. `tuneahead check` adds rules on top: a diverged probe (or, for exact match, "
         "no training answer kept whole) is a NO-GO, and a GO with an error finding or outside the training "

@@ -48,7 +48,7 @@ def make_synthetic_runs(
     with_curves: bool = True,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per run in the run-table convention of `tuneahead.evaluate.runs`."""
+    """One row per run in the run-table convention of `tuneahead.store.table`."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from tuneahead.data.tokenizer import BUILTIN_HUB_ALIASES
+from tuneahead.models.zoo import BUILTIN_HUB_ALIASES
 from tuneahead.models.params import read_config
 
 

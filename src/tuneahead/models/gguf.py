@@ -75,8 +75,8 @@ def _convert(gguf_path: Path, out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tuneahead.data.tokenizer import load_gguf_tokenizer
     from tuneahead.models.offline import hub_offline
+    from tuneahead.models.tokenizer import load_gguf_tokenizer
 
     kwargs: dict = {}
     try:  # newer transformers may keep weights packed in GGUF blocks; we want a plain dense model

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from tuneahead.data.tokenizer import BUILTIN_HUB_ALIASES, TokenizerBundle, load_tokenizer_folder
 from tuneahead.errors import InputError, Location, ModelError
+from tuneahead.models.tokenizer import TokenizerBundle, load_tokenizer_folder
 from tuneahead.models.zoo import (
+    BUILTIN_HUB_ALIASES,
     SMOLLM2,
     TINY_MODELS,
     builtin_tokenizer_folder,

@@ -50,7 +50,7 @@ def save_tokenizer_folder(tokenizer, out_dir: str | Path, *, source: str) -> Pat
     """Write `tokenizer` as a Hugging Face folder with ChatML template and special tokens."""
     from transformers import PreTrainedTokenizerFast
 
-    from tuneahead.data.render import CHATML_TEMPLATE
+    from tuneahead.chat_templates import CHATML_TEMPLATE
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

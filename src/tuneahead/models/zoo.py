@@ -10,8 +10,13 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from tuneahead.data.tokenizer import BUILTIN_HUB_ALIASES
 from tuneahead.models.tiny_tokenizer import BOS, EOS, PAD, SPECIAL_TOKENS, VOCAB_SIZE
+
+# Hub ids whose weights/tokenizer ship with TuneAhead (resolved to local copies, never downloaded).
+BUILTIN_HUB_ALIASES: dict[str, str] = {
+    "HuggingFaceTB/SmolLM2-135M-Instruct": "smollm2-135m",
+    "smollm2-135m": "smollm2-135m",
+}
 
 TINY_TOKENIZER = "tiny-tokenizer"
 

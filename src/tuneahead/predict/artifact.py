@@ -45,7 +45,7 @@ def _versions() -> dict[str, str]:
     import lightgbm
     import numpy
 
-    from tuneahead import __version__
+    from tuneahead._version import __version__
 
     return {
         "tuneahead": __version__,

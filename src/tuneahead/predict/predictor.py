@@ -34,14 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from tuneahead.errors import InputError, Location
-from tuneahead.features.row import DEFAULT_DYNAMIC_PREFIXES, DEFAULT_RECIPE_PREFIXES, FeatureInfo, feature_info
-from tuneahead.evaluate.runs import (
-    require_columns,
-    require_numeric,
-    require_varying,
-    select_feature_columns,
+from tuneahead.features.row import (
+    DEFAULT_DYNAMIC_PREFIXES,
+    DEFAULT_RECIPE_PREFIXES,
+    FeatureInfo,
+    feature_info,
 )
-from tuneahead.evaluate.splits import group_folds
 from tuneahead.predict.calibration import (
     CalibrationKind,
     Calibrator,
@@ -52,12 +50,23 @@ from tuneahead.predict.calibration import (
 )
 from tuneahead.predict.conformal import ResidualModel, cross_fitted_p
 from tuneahead.predict.explain import Reason, global_importance, reasons
-from tuneahead.predict.lgbm import PREDICT_PARAMS, BoostingParams
-from tuneahead.predict.linear import LinearClassifier, cross_fit_linear
-from tuneahead.predict.lgbm import select_and_cross_fit, stronger_regularisation
+from tuneahead.predict.lgbm import (
+    PREDICT_PARAMS,
+    BoostingParams,
+    select_and_cross_fit,
+    stronger_regularisation,
+)
 from tuneahead.predict.lgbm import train as lgb_train
+from tuneahead.predict.linear import LinearClassifier, cross_fit_linear
 from tuneahead.predict.ood import TrainingSummary
 from tuneahead.predict.schema import FeatureSchema, feature_matrix, to_frame
+from tuneahead.predict.splits import group_folds
+from tuneahead.store.table import (
+    require_columns,
+    require_numeric,
+    require_varying,
+    select_feature_columns,
+)
 
 if TYPE_CHECKING:
     import lightgbm as lgb

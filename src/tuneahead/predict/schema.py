@@ -107,7 +107,7 @@ def feature_matrix(table: pd.DataFrame, names: Sequence[str], *, strict: bool = 
         try:
             values = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         except (ValueError, TypeError):
-            from tuneahead.evaluate.runs import require_numeric
+            from tuneahead.store.table import require_numeric
 
             require_numeric(table, [name])  # raises, naming the file, line and column
             raise InputError(f"feature {name!r} must be numeric", Location(field=name)) from None

@@ -20,7 +20,7 @@ import numpy as np
 
 from tuneahead.data.example import Example
 from tuneahead.data.render import Tokenized, tokenize_batch
-from tuneahead.data.tokenizer import TokenizerBundle
+from tuneahead.models.tokenizer import TokenizerBundle
 
 IGNORE_INDEX = -100  # label value the loss skips (PyTorch's cross_entropy default, HF convention)
 TOKENIZE_CHUNK = 256

@@ -17,8 +17,8 @@ import numpy as np
 
 from tuneahead.data.example import Example
 from tuneahead.data.render import Tokenized, tokenize_batch
-from tuneahead.data.tokenizer import TokenizerBundle
 from tuneahead.errors import ModelError
+from tuneahead.models.tokenizer import TokenizerBundle
 
 if TYPE_CHECKING:
     from tuneahead.models.loading import LoadedModel

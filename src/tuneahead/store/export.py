@@ -1,4 +1,4 @@
-"""Export the run store to the run-table format `fit` / `evaluate` read (see `tuneahead.evaluate.runs`).
+"""Export the run store to the run-table format `fit` / `evaluate` read (see `tuneahead.store.table`).
 
 Ground truth goes to its own table/file (`truth_*` columns), never next to the features.
 """

@@ -17,12 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 from tuneahead.errors import Location, ModelError
+from tuneahead.models.zoo import BUILTIN_HUB_ALIASES
 
-# Hub ids whose weights/tokenizer ship with TuneAhead (resolved to local copies, never downloaded).
-BUILTIN_HUB_ALIASES: dict[str, str] = {
-    "HuggingFaceTB/SmolLM2-135M-Instruct": "smollm2-135m",
-    "smollm2-135m": "smollm2-135m",
-}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DEFAULT_TOKENIZER_NAME = "bundled default (SmolLM2 BPE, 49,152 tokens)"
 
