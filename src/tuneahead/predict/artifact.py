@@ -16,6 +16,7 @@ import json
 import math
 import platform
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,51 @@ from tuneahead.predict.ood import TrainingSummary
 from tuneahead.predict.schema import FeatureSchema, SchemaMismatchError
 
 if TYPE_CHECKING:
-    from tuneahead.predict.predictor import Predictor
+    import lightgbm
 
 FORMAT = "tuneahead-predictor"
 FORMAT_VERSION = 1
 META_FILE = "predictor.json"
+
+# Every field a fitted predictor persists: what `Predictor.to_state()` hands over and `Predictor.from_state()`
+# takes back. The artifact knows the state, not the predictor class.
+STATE_FIELDS: tuple[str, ...] = (
+    "schema", "target", "bounds", "threshold_value", "threshold_col", "group_col", "coverage", "dynamic_prefixes",
+    "recipe_prefixes", "boosting", "inner_folds", "rounds", "regressor", "classifier", "p_method",
+    "p_method_requested", "calibration_requested", "classifier_uses_threshold", "classifier_threshold",
+    "calibrators", "linear", "residuals", "summary", "importance", "diagnostics",
+)
+
+
+@dataclass
+class PredictorState:
+    """A fitted predictor's persisted state, as plain fields (see `STATE_FIELDS`)."""
+
+    schema: FeatureSchema
+    target: str
+    bounds: tuple[float, float] | None
+    threshold_value: float | None
+    threshold_col: str | None
+    group_col: str | None
+    coverage: float
+    dynamic_prefixes: tuple[str, ...]
+    recipe_prefixes: tuple[str, ...]
+    boosting: BoostingParams
+    inner_folds: int
+    rounds: dict[str, int]
+    regressor: lightgbm.Booster
+    classifier: lightgbm.Booster | None
+    p_method: str | None
+    p_method_requested: str
+    calibration_requested: str
+    classifier_uses_threshold: bool
+    classifier_threshold: float | None
+    calibrators: dict[str, Calibrator]
+    linear: LinearClassifier | None
+    residuals: ResidualModel
+    summary: TrainingSummary
+    importance: list[tuple[str, float]]
+    diagnostics: dict[str, Any]
 
 
 def _sha256(path: Path) -> str:
@@ -55,9 +96,9 @@ def _versions() -> dict[str, str]:
     }
 
 
-def save(predictor: Predictor, directory: str | Path) -> Path:
-    schema = predictor._require_fitted()
-    assert predictor.regressor is not None and predictor.residuals is not None
+def save(predictor: PredictorState, directory: str | Path) -> Path:
+    """Write a fitted predictor's state (`Predictor.to_state()`) to `directory`."""
+    schema = predictor.schema
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     models: dict[str, dict[str, str]] = {}
@@ -118,9 +159,9 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def load(directory: str | Path, *, expect_features: Sequence[str] | None = None) -> Predictor:
-    """Load a saved predictor; with `expect_features`, fail clearly unless they cover its schema."""
-    from tuneahead.predict.predictor import Predictor
+def load(directory: str | Path, *, expect_features: Sequence[str] | None = None) -> PredictorState:
+    """Read a saved predictor's state (`Predictor.load` builds the predictor); with `expect_features`, fail
+    clearly unless they cover its schema."""
 
     root = Path(directory)
     meta_path = root / META_FILE
@@ -145,28 +186,29 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
             schema.check_names(list(expect_features), source="the available features")
 
         prefixes = meta.get("feature_prefixes", {})
-        p = Predictor(dynamic_prefixes=prefixes.get("dynamic", ()), recipe_prefixes=prefixes.get("recipe", ()))
-        p.boosting = BoostingParams(**meta["boosting"])
-        p.inner_folds = int(meta["inner_folds"])
-        p._set_schema(schema.names, stored=schema)
-        p.target = meta["target"]["column"]
+        f: dict[str, Any] = {"schema": schema, "classifier": None,
+                             "dynamic_prefixes": tuple(prefixes.get("dynamic", ())),
+                             "recipe_prefixes": tuple(prefixes.get("recipe", ()))}
+        f["boosting"] = BoostingParams(**meta["boosting"])
+        f["inner_folds"] = int(meta["inner_folds"])
+        f["target"] = meta["target"]["column"]
         b = meta["target"]["bounds"]
-        p.bounds = (float(b[0]), float(b[1])) if b else None
-        p.threshold_value = meta["threshold"]["value"]
-        p.threshold_col = meta["threshold"]["column"]
-        p.group_col = meta["group_col"]
-        p.coverage = float(meta["coverage"])
-        p.rounds = {k: int(v) for k, v in meta["rounds"].items()}
+        f["bounds"] = (float(b[0]), float(b[1])) if b else None
+        f["threshold_value"] = meta["threshold"]["value"]
+        f["threshold_col"] = meta["threshold"]["column"]
+        f["group_col"] = meta["group_col"]
+        f["coverage"] = float(meta["coverage"])
+        f["rounds"] = {k: int(v) for k, v in meta["rounds"].items()}
         ps = meta["p_success"]
-        p.p_method = ps["method"]
-        p.p_method_requested = ps["requested"]
-        p.calibration_requested = ps["calibration_requested"]
-        p.classifier_uses_threshold = bool(ps["classifier_uses_threshold"])
+        f["p_method"] = ps["method"]
+        f["p_method_requested"] = ps["requested"]
+        f["calibration_requested"] = ps["calibration_requested"]
+        f["classifier_uses_threshold"] = bool(ps["classifier_uses_threshold"])
         ct = ps.get("classifier_threshold")
-        p.classifier_threshold = None if ct is None else float(ct)
-        p.calibrators = {k: Calibrator.from_dict(v) for k, v in ps["calibrators"].items()}
-        p.linear = LinearClassifier.from_dict(ps["linear"]) if ps.get("linear") else None
-        p.residuals = ResidualModel.from_dict(meta["conformal"])
+        f["classifier_threshold"] = None if ct is None else float(ct)
+        f["calibrators"] = {k: Calibrator.from_dict(v) for k, v in ps["calibrators"].items()}
+        f["linear"] = LinearClassifier.from_dict(ps["linear"]) if ps.get("linear") else None
+        f["residuals"] = ResidualModel.from_dict(meta["conformal"])
         if not isinstance(meta.get("training_summary"), dict):
             # Without it the out-of-distribution check would be silently off.
             raise InputError(
@@ -174,9 +216,9 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
                 Location(file=str(meta_path), field="training_summary"),
                 hint="save the predictor again (`tuneahead fit` writes it)",
             )
-        p.summary = TrainingSummary.from_dict(meta["training_summary"])
-        p.importance = [(str(n), float(v)) for n, v in meta["global_importance"]]
-        p.diagnostics = meta.get("diagnostics", {})
+        f["summary"] = TrainingSummary.from_dict(meta["training_summary"])
+        f["importance"] = [(str(n), float(v)) for n, v in meta["global_importance"]]
+        f["diagnostics"] = meta.get("diagnostics", {})
         for name, info in meta["models"].items():
             path = root / info["file"]
             if not path.is_file():
@@ -188,8 +230,8 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
                     hint="save the predictor again; do not mix files from different predictors",
                 )
             # The classifier may read the success bar as one more input after the features.
-            extra = int(name == "classifier" and p.classifier_uses_threshold)
-            setattr(p, name, _booster(path, len(schema.names) + extra))
+            extra = int(name == "classifier" and f["classifier_uses_threshold"])
+            f[name] = _booster(path, len(schema.names) + extra)
     except InputError as exc:  # already says what is wrong; say where when it does not
         if exc.location is None:
             exc.location = Location(file=str(meta_path))
@@ -197,21 +239,22 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # Every lookup of the metadata is in this block: a missing or mistyped entry lands here.
         raise InputError(f"predictor metadata is incomplete or malformed: {exc!r}", Location(file=str(meta_path))) from None
-    if p.regressor is None:
+    if f.get("regressor") is None:
         raise InputError("predictor has no regressor model", Location(file=str(meta_path), field="models"))
-    n_success_inputs = len(schema.names) + int(p.classifier_uses_threshold)
-    n_linear = None if p.linear is None or p.linear.coef is None else len(p.linear.coef)
+    state = PredictorState(**f)
+    n_success_inputs = len(schema.names) + int(state.classifier_uses_threshold)
+    n_linear = None if state.linear is None or state.linear.coef is None else len(state.linear.coef)
     if n_linear is not None and n_linear != n_success_inputs:
         raise InputError(
             f"the linear success model has {n_linear} inputs, the schema implies {n_success_inputs}",
             Location(file=str(meta_path), field="p_success.linear"),
         )
-    if p.regressor.num_feature() != len(schema.names):
+    if state.regressor.num_feature() != len(schema.names):
         raise SchemaMismatchError(
-            f"regressor expects {p.regressor.num_feature()} features but the schema lists {len(schema.names)}",
+            f"regressor expects {state.regressor.num_feature()} features but the schema lists {len(schema.names)}",
             Location(file=str(root / 'regressor.txt')),
         )
-    return p
+    return state
 
 
 def _booster(path: Path, n_features: int):

@@ -34,6 +34,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from tuneahead.errors import InputError, Location
+from tuneahead.predict.artifact import STATE_FIELDS, PredictorState
+from tuneahead.predict.artifact import load as load_state
+from tuneahead.predict.artifact import save as save_state
 from tuneahead.features.row import (
     DEFAULT_DYNAMIC_PREFIXES,
     DEFAULT_RECIPE_PREFIXES,
@@ -585,16 +588,27 @@ class Predictor:
 
     # ------------------------------------------------------------ persist
 
-    def save(self, directory: str | Path) -> Path:
-        from tuneahead.predict.artifact import save
+    def to_state(self) -> PredictorState:
+        """The fitted state, as the artifact persists it (NotFittedError before `fit`)."""
+        self._require_fitted()
+        return PredictorState(**{name: getattr(self, name) for name in STATE_FIELDS})
 
-        return save(self, directory)
+    @classmethod
+    def from_state(cls, state: PredictorState) -> Predictor:
+        """A predictor from a persisted state; the feature roles and units are the stored ones."""
+        p = cls(dynamic_prefixes=state.dynamic_prefixes, recipe_prefixes=state.recipe_prefixes)
+        for name in STATE_FIELDS:
+            if name != "schema":
+                setattr(p, name, getattr(state, name))
+        p._set_schema(state.schema.names, stored=state.schema)
+        return p
+
+    def save(self, directory: str | Path) -> Path:
+        return save_state(self.to_state(), directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, expect_features: Sequence[str] | None = None) -> Predictor:
-        from tuneahead.predict.artifact import load
-
-        return load(directory, expect_features=expect_features)
+        return cls.from_state(load_state(directory, expect_features=expect_features))
 
 
 def _with_threshold(X: np.ndarray, t: np.ndarray) -> np.ndarray:

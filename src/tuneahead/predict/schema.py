@@ -36,6 +36,10 @@ class FeatureSchema:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FeatureSchema:
         schema = cls(tuple(d["names"]), tuple(d["roles"]), tuple(d["units"]))
+        if not len(schema.names) == len(schema.roles) == len(schema.units) or not all(
+            isinstance(x, str) for x in (*schema.names, *schema.roles, *schema.units)
+        ):
+            raise SchemaMismatchError("predictor metadata is inconsistent: the schema's names, roles and units differ")
         if d.get("version") and d["version"] != schema.version:
             raise SchemaMismatchError("predictor metadata is inconsistent: schema version does not match its names")
         return schema
