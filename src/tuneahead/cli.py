@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from tuneahead import __version__
+from tuneahead._version import __version__
 
 # Modules under tuneahead.commands that define `register(app: typer.Typer) -> None`.
 COMMAND_MODULES: tuple[str, ...] = ("check", "describe", "demo", "probe", "fit", "evaluate", "campaign")

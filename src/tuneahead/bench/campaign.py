@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tuneahead import safe_yaml
+from tuneahead.safe_yaml import AliasBombError, safe_load
 from tuneahead.bench.executors import Executor, TaskOutcome, make_executor
 from tuneahead.errors import InputError, Location
 from tuneahead.store.sqlite import RunRecord, RunStore
@@ -89,13 +89,13 @@ class CampaignSpec(BaseModel):
 def load_spec(path: str | Path) -> CampaignSpec:
     path = Path(path)
     try:
-        data = safe_yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read campaign spec: {exc.strerror}", Location(file=str(path))) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"campaign spec is not UTF-8 text ({exc.reason})", Location(file=str(path))) from None
-    except (safe_yaml.AliasBombError, RecursionError) as exc:
-        why = str(exc) if isinstance(exc, safe_yaml.AliasBombError) else "nested too deeply"
+    except (AliasBombError, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, AliasBombError) else "nested too deeply"
         raise InputError(f"invalid YAML: {why}", Location(file=str(path))) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
