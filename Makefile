@@ -42,8 +42,11 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_describe.py
 
+# Style, types and the import contract (the floors: tests/test_import_layers.py, docs/architecture.md).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests scripts benchmarks
+	$(VENV)/bin/mypy src
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_import_layers.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache

@@ -8,6 +8,7 @@ EOS or a few tokens past the longest reference answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from tuneahead.bench.tasks import exact_match
 from tuneahead.data.example import Example
@@ -28,13 +29,17 @@ def generate_answers(
 ) -> tuple[list[str], list[str]]:
     """Greedy answers and references for `examples` (chat examples ending with the answer)."""
     import torch
+    from tokenizers import Tokenizer
 
+    tokenizer = cast(Tokenizer, bundle.tokenizer)
     prompts, references = zip(*(render_generation_prompt(e, bundle, template) for e in examples))
-    answer_tokens = max(len(bundle.tokenizer.encode(r, add_special_tokens=False).ids) for r in references)
+    answer_tokens = max(len(tokenizer.encode(r, add_special_tokens=False).ids) for r in references)
     max_new = answer_tokens + EXTRA_TOKENS
     keep = max(1, max_context - max_new)  # the model cannot see further back than its context
-    encoded = [enc.ids[-keep:] for enc in bundle.tokenizer.encode_batch(list(prompts), add_special_tokens=False)]
+    encoded = [enc.ids[-keep:] for enc in tokenizer.encode_batch(list(prompts), add_special_tokens=False)]
     pad = bundle.pad_id if bundle.pad_id is not None else bundle.eos_id
+    if pad is None:
+        raise ValueError("the tokenizer has neither a pad nor an EOS token to pad prompts with")
     was_training = model.training
     model.eval()
     answers: list[str] = []
@@ -60,7 +65,7 @@ def generate_answers(
                     new = generated[row, width:].tolist()
                     if bundle.eos_id in new:
                         new = new[: new.index(bundle.eos_id)]
-                    out[i] = bundle.tokenizer.decode(new, skip_special_tokens=True)
+                    out[i] = tokenizer.decode(new, skip_special_tokens=True)
             answers = [out[i] for i in range(len(encoded))]
     finally:
         model.train(was_training)

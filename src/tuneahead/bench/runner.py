@@ -59,11 +59,11 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
     """The payload's scenario and its files in the work folder (removed afterwards unless `keep`)."""
     import shutil
 
-    from tuneahead.bench.scenarios import materialise, sample_scenario
+    from tuneahead.bench.scenarios import MODEL_ORDER, materialise, sample_scenario
 
     _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
-        int(payload["seed"]), model_sizes=payload.get("models") or None, families=payload.get("families") or None
+        int(payload["seed"]), model_sizes=payload.get("models") or MODEL_ORDER, families=payload.get("families") or None
     )
     folder = Path(payload["work_dir"]) / folder_name
     files = materialise(scenario, folder)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -91,7 +92,7 @@ def status_cmd(
         per_hour = None
         if len(times) >= 2 and times[-1] > times[0]:
             per_hour = (len(times) - 1) / (times[-1] - times[0]) * 3600
-        payload = {"campaign": s.name, "planned": s.runs, "counts": counts, "runs_per_hour": per_hour,
+        payload: dict[str, Any] = {"campaign": s.name, "planned": s.runs, "counts": counts, "runs_per_hour": per_hour,
                    "recent_errors": [{"run_id": r, "error": e.strip().splitlines()[-1]} for r, e in errors]}
         if as_json:
             emit_json(payload)

@@ -60,10 +60,8 @@ class DescribeResult:
         }
 
 
-def _report_dict(report: object) -> dict[str, object]:
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(report) if is_dataclass(report) else dict(vars(report))
+def _report_dict(report: IngestReport) -> dict[str, object]:
+    return report.to_dict()
 
 
 def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) -> list:

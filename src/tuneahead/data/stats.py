@@ -18,8 +18,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tuneahead.recipe.model import Recipe
 
 from tuneahead.data.example import Example
 from tuneahead.data.render import Tokenized, build_masks, encode_rendered, render
@@ -188,7 +192,7 @@ class DatasetStats:
     # diversity (sample)
     sample_examples: list[Example]
     # filled in by the caller when a recipe / model is known
-    recipe: object | None = None
+    recipe: Recipe | None = None
     model_config: dict | None = None
     base_perplexity: tuple[float, float] | None = None
 

@@ -37,7 +37,7 @@ class BoostingParams:
     seed: int = 0
 
     def lgb_params(self, objective: Objective, n_rows: int, monotone: Sequence[int] | None = None) -> dict[str, Any]:
-        params = {
+        params: dict[str, Any] = {
             "objective": objective,
             "metric": "l2" if objective == "regression" else "binary_logloss",
             "num_leaves": self.num_leaves,
