@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Union
+
+# A path as users pass it: a string or any os.PathLike (one definition for every floor).
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def cache_dir() -> Path:

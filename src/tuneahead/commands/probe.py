@@ -163,7 +163,7 @@ def _render(result, *, show_all: bool, trace_path: Path | None) -> None:
 
     from tuneahead.catalogue import spec
     from tuneahead.report.describe_view import SEVERITY_STYLE
-    from tuneahead.report.format import format_value
+    from tuneahead.formatting import format_value
 
     s = result.setup
     status = (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import tuneahead.data.descriptors  # noqa: F401  (registers the static descriptors computed below)
 from tuneahead.data.example import Example
@@ -15,9 +15,9 @@ from tuneahead.data.render import resolve_template
 from tuneahead.data.stats import DatasetStats, gather_stats
 from tuneahead.errors import InputError
 from tuneahead.models.tokenizer import TokenizerBundle, resolve_tokenizer
+from tuneahead.paths import PathLike
 from tuneahead.recipe.model import Recipe
 
-PathLike = str | Path
 # (model, sample examples, tokenizer, template, max length) -> (perplexity, mean loss) of the base model on the
 # answers: `tuneahead.probe.perplexity.completion_perplexity`, passed in by a caller above the probe floor.
 PerplexityFn = Callable[[str, list[Example], TokenizerBundle, str, int], tuple[float, float]]
@@ -67,7 +67,7 @@ def _report_dict(report: IngestReport) -> dict[str, object]:
 def _paths(explicit: Sequence[PathLike] | PathLike | None, from_recipe: list) -> list:
     """The user's paths, else the recipe's datasets themselves (each with its path and split)."""
     if explicit:
-        return [str(p) for p in ([explicit] if isinstance(explicit, str | Path) else explicit)]
+        return [str(p) for p in ([explicit] if isinstance(explicit, str | os.PathLike) else explicit)]
     return list(from_recipe)
 
 

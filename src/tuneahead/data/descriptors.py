@@ -14,9 +14,8 @@ from collections import Counter
 import numpy as np
 
 from tuneahead.data.stats import DatasetStats
-from tuneahead.features.catalogue import feature
+from tuneahead.features.catalogue import NAN, feature
 
-NAN = math.nan
 _WORD = re.compile(r"\w+")
 
 
@@ -24,7 +23,7 @@ def _static(name: str, group: str, unit: str, meaning: str):
     return feature(name, kind="static", group=group, unit=unit, meaning=meaning)
 
 
-def _pct(values: np.ndarray, q: float) -> float:
+def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else NAN
 
 
@@ -70,8 +69,8 @@ def _length_features(part: str) -> None:
     what = "prompt (everything but the answers, template included)" if part == "prompt" else "answer"
     for stat, fn in (
         ("mean", lambda v: float(v.mean()) if v.size else NAN),
-        ("p50", lambda v: _pct(v, 50)),
-        ("p95", lambda v: _pct(v, 95)),
+        ("p50", lambda v: _percentile(v, 50)),
+        ("p95", lambda v: _percentile(v, 95)),
         ("max", lambda v: float(v.max()) if v.size else NAN),
     ):
         _static(f"{part}_tokens_{stat}", "length", "tokens", f"{stat} of {what} tokens per example")(
@@ -85,7 +84,7 @@ _length_features("completion")
 
 @_static("sequence_tokens_p95", "length", "tokens", "95th percentile of full rendered sequence length")
 def sequence_tokens_p95(s: DatasetStats) -> float:
-    return _pct(s.train.lengths["total"], 95)
+    return _percentile(s.train.lengths["total"], 95)
 
 
 @_static("max_len_over_p95", "length", "ratio", "recipe max sequence length / 95th percentile sequence length")

@@ -16,6 +16,7 @@ import numpy as np
 
 from tuneahead.data.stats import MAX_IDS, DatasetStats
 from tuneahead.features.catalogue import derived_feature
+from tuneahead.formatting import format_value
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -71,8 +72,8 @@ def _ok(value: float) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def _share(x: float) -> str:
+    return format_value(x, "share")
 
 
 def _ids(stats: DatasetStats, mask: np.ndarray) -> list[str]:
@@ -104,8 +105,8 @@ def truncation(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
         severity="error" if cut > TRUNCATION_ERROR else "warning",
         title="Answers are cut off by the context window",
         evidence=(
-            f"{_pct(cut)} of examples lose answer tokens at max_seq_length={stats.max_seq_length} "
-            f"({_pct(lost)} lose the whole answer; {_pct(d['completion_tokens_truncated_share'])} of answer tokens "
+            f"{_share(cut)} of examples lose answer tokens at max_seq_length={stats.max_seq_length} "
+            f"({_share(lost)} lose the whole answer; {_share(d['completion_tokens_truncated_share'])} of answer tokens "
             f"are dropped). 95th percentile sequence length: {d['sequence_tokens_p95']:.0f} tokens."
         ),
         fix=(
@@ -137,8 +138,8 @@ def eval_leakage(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
         severity="error" if worst > LEAK_ERROR else "warning",
         title="Eval examples leak into the training data",
         evidence=(
-            f"{_pct(exact)} of eval examples appear verbatim in train, {_pct(near)} have a near duplicate, "
-            f"{_pct(ngram)} share >= 90 % of their 8-word n-grams with train: eval scores will be inflated "
+            f"{_share(exact)} of eval examples appear verbatim in train, {_share(near)} have a near duplicate, "
+            f"{_share(ngram)} share >= 90 % of their 8-word n-grams with train: eval scores will be inflated "
             "and will not predict the hidden test."
         ),
         fix=f"remove the {len(leaked)} leaked eval examples (or their train copies) and re-split by source",
@@ -166,7 +167,7 @@ def duplicates(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
         severity="error" if total > DUP_ERROR else "warning",
         title="Many duplicate training examples",
         evidence=(
-            f"{_pct(exact)} exact and {_pct(near)} near duplicates: the effective dataset is smaller than it "
+            f"{_share(exact)} exact and {_share(near)} near duplicates: the effective dataset is smaller than it "
             "looks and duplicated rows are memorised (over-fitting, wasted compute)."
         ),
         fix="deduplicate (exact, then MinHash near-duplicates) before training; keep one copy of each",
@@ -184,7 +185,7 @@ def conflicting_labels(stats: DatasetStats, d: Mapping[str, float]) -> Finding |
         code="conflicting_labels",
         severity="error" if share > CONFLICT_ERROR else "warning",
         title="The same prompt has different answers",
-        evidence=f"{_pct(share)} of examples share their prompt with an example that has another answer (label noise).",
+        evidence=f"{_share(share)} of examples share their prompt with an example that has another answer (label noise).",
         fix="resolve the conflicts (majority vote or manual review) or drop the conflicting prompts",
         numbers={"conflicting_answer_share": share},
         example_ids=stats.conflict_ids,
@@ -224,7 +225,7 @@ def answer_skew(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
         severity="error" if major > error else "warning",
         title="One answer dominates the labels",
         evidence=(
-            f"{_pct(major)} of examples answer {answer!r} ({top_count} of {stats.train.n}; "
+            f"{_share(major)} of examples answer {answer!r} ({top_count} of {stats.train.n}; "
             f"{int(d['distinct_answers'])} distinct answers, normalised entropy {d['answer_entropy_norm']:.2f}): "
             "a model that always gives this answer scores well on this data and learns nothing."
         ),
@@ -249,7 +250,7 @@ def no_label_tokens(stats: DatasetStats, d: Mapping[str, float]) -> Finding | No
         severity="error" if share > 0.01 else "warning",
         title="Examples with no token to learn from",
         evidence=(
-            f"{_pct(share)} of examples have no loss-bearing token after masking and truncation: they cost "
+            f"{_share(share)} of examples have no loss-bearing token after masking and truncation: they cost "
             "compute, teach nothing, and a batch made only of them gives a NaN loss in many trainers."
         ),
         fix="raise max_seq_length or drop these examples; check that the answers are not empty",
@@ -269,7 +270,7 @@ def loss_on_prompt(stats: DatasetStats, d: Mapping[str, float]) -> Finding | Non
         severity="warning",
         title="Most of the loss is spent on prompt tokens",
         evidence=(
-            f"{_pct(share)} of loss-bearing tokens are prompt/template tokens, not answers"
+            f"{_share(share)} of loss-bearing tokens are prompt/template tokens, not answers"
             + (" (TRL computes loss on every token of conversational datasets unless assistant_only_loss=true)"
                if trl_default else "")
             + ": the gradient mostly teaches the model to reproduce prompts."
@@ -298,7 +299,7 @@ def missing_eos(stats: DatasetStats, d: Mapping[str, float]) -> Finding | None:
         severity="warning",
         title="The model is not taught to stop",
         evidence=(
-            f"only {_pct(share)} of examples have the EOS token {eos!r} among their trained tokens: the fine-tuned "
+            f"only {_share(share)} of examples have the EOS token {eos!r} among their trained tokens: the fine-tuned "
             "model will tend to ramble past its answer."
         ),
         fix="make sure the chat template closes assistant turns with EOS and that truncation does not drop it",

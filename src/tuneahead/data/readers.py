@@ -33,16 +33,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from tuneahead.errors import DataError, Location
+from tuneahead.paths import PathLike
 
 try:  # orjson parses faster when it is installed; the standard library is the fallback.
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 class DatasetSource(Protocol):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 FeatureKind = Literal["static", "dynamic"]
+NAN = math.nan  # what a feature that cannot be computed is (one definition for every feature module)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ predictor ships inside the package under `assets/predictor`.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -51,7 +52,7 @@ def bundled_predictor_dir() -> Path:
     return Path(str(resources.files("tuneahead") / "assets" / "predictor"))
 
 
-def load_bundle(path: str | Path | None = None) -> PredictorBundle:
+def load_bundle(path: str | os.PathLike[str] | None = None) -> PredictorBundle:
     """A bundle or a single predictor directory; `None` loads the predictor shipped with TuneAhead."""
     from tuneahead.predict.predictor import Predictor
 

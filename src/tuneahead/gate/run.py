@@ -10,6 +10,7 @@ not extended: a longer probe does not bring a run into the training data.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from tuneahead.errors import InputError, Location
+from tuneahead.paths import PathLike
 from tuneahead.gate.bundle import PredictorBundle, load_bundle
 from tuneahead.gate.policy import Decision, Judgement, Policy, judge
 from tuneahead.gate.recipe_space import outside_space
 from tuneahead.gate.target import Target, parse_target
 
-PathLike = str | Path
 DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
 NOTHING_TO_LEARN = 0.99  # share of probe steps without a loss-bearing token that means "no signal at all"
 WHOLE_ANSWER_MIN = 0.01  # below this share of training answers kept whole, no answer's end is learnt
@@ -347,7 +348,7 @@ def _check_metric(goal: Target, bundle: PredictorBundle) -> None:
 def _as_list(value: Sequence[PathLike] | PathLike | None) -> list[PathLike]:
     if value is None:
         return []
-    if isinstance(value, str | Path):
+    if isinstance(value, str | os.PathLike):
         return [value]
     return list(value)
 

@@ -19,10 +19,9 @@ from functools import cached_property
 
 import numpy as np
 
-from tuneahead.features.catalogue import compute_all, feature
+from tuneahead.features.catalogue import NAN, compute_all, feature
 from tuneahead.probe.trace import EvalPoint, StepRecord
 
-NAN = float("nan")
 
 # A step's loss is a spike when it exceeds the median of the previous SPIKE_WINDOW steps by more than
 # SPIKE_SIGMAS robust standard deviations of such jumps and by more than SPIKE_MIN_REL of the level.

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tuneahead.errors import DataError, Location
+from tuneahead.features.catalogue import NAN
 
 TRACE_VERSION = 1
-NAN = float("nan")
 
 
 @dataclass(slots=True)

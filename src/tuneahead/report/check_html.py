@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tuneahead.formatting import pct
+
 
 if TYPE_CHECKING:
     from tuneahead.gate.run import Verdict
@@ -61,7 +63,7 @@ def render_check_html(verdict: Verdict) -> str:
         "<h1>TuneAhead check</h1>",
         f'<p class="muted small">{e(v.recipe.base_model)} · {e(_adapter(v.recipe))} · target {e(str(v.target))}</p>',
         f'<p><span class="verdict" style="background:{colour}">{e(v.decision.value)}</span></p>',
-        f"<p><b>P(success)</b> {_pct(v.p_success)} · <b>forecast</b> {_num(v.forecast)} "
+        f"<p><b>P(success)</b> {pct(v.p_success)} · <b>forecast</b> {_num(v.forecast)} "
         f"({v.coverage:.0%} interval {_num(lo)}–{_num(hi)}) · <b>target</b> {v.target.value:g}</p>",
         f"<p class=\"muted\">{e(v.why)}.</p>",
     ]
@@ -74,7 +76,7 @@ def render_check_html(verdict: Verdict) -> str:
     parts.append("<h2>Why</h2>")
     if v.rule:
         parts.append(f'<p class="muted">A rule decided this verdict ({e(v.why)}); the predictor alone said '
-                     f"P(success) {_pct(v.p_model)}, explained below.</p>")
+                     f"P(success) {pct(v.p_model)}, explained below.</p>")
     of_p = v.explains == "p_success"
     if v.reasons:
         rows = "".join(
@@ -91,8 +93,8 @@ def render_check_html(verdict: Verdict) -> str:
 
     parts.append("<h2>Probe</h2>")
     stages = "".join(
-        f"<tr><td>{e(s.name)}</td><td>{s.steps}</td><td>{s.seconds:.1f} s</td><td>{_pct(s.probe_share, 2)}</td>"
-        f"<td>{_num(s.metric)}</td><td>{_pct(s.p_success)}</td><td>{e(s.decision)}</td></tr>"
+        f"<tr><td>{e(s.name)}</td><td>{s.steps}</td><td>{s.seconds:.1f} s</td><td>{pct(s.probe_share, 2)}</td>"
+        f"<td>{_num(s.metric)}</td><td>{pct(s.p_success)}</td><td>{e(s.decision)}</td></tr>"
         for s in v.stages
     )
     parts.append(
@@ -123,7 +125,7 @@ def render_check_html(verdict: Verdict) -> str:
         f"<tr><th>on {e(c.accelerator)}</th><td>{c.full_gpu_hours:.3g} GPU-hours at {c.mfu:.0%} MFU · {e(money)}</td></tr>"
         f"<tr><th>on this machine</th><td>{_duration(c.full_seconds_local)} at the probe's measured speed</td></tr>"
         f"<tr><th>this check</th><td>{v.check_seconds:.1f} s, {v.check_flops:.3g} FLOPs "
-        f"({_pct(share, 2)} of the full run)</td></tr>"
+        f"({pct(share, 2)} of the full run)</td></tr>"
         "</table>"
     )
     parts.append(
@@ -223,10 +225,6 @@ def _lengths_svg(v: Verdict) -> str:
 def _adapter(recipe: Any) -> str:
     a = recipe.adapter
     return "full fine-tune" if a.is_full else f"{a.type} r={a.rank}"
-
-
-def _pct(x: float | None, digits: int = 0) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
 
 
 def _num(x: float) -> str:

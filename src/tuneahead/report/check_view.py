@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from tuneahead.formatting import pct
 from tuneahead.report.describe_view import SEVERITY_STYLE
 
 if TYPE_CHECKING:
@@ -18,15 +19,11 @@ if TYPE_CHECKING:
 DECISION_STYLE = {"GO": "bold white on green", "NO-GO": "bold white on red", "UNCERTAIN": "bold black on yellow"}
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x:.0%}"
-
-
 def render_check(console: Console, v: Verdict, *, html_path: str | None = None, top: int = 5) -> None:
     lo, hi = v.interval
     head = [
         f"[{DECISION_STYLE.get(v.decision.value, 'bold')}] {v.decision.value} [/]  "
-        f"P(success) [bold]{_pct(v.p_success)}[/] for {escape(str(v.target))}",
+        f"P(success) [bold]{pct(v.p_success)}[/] for {escape(str(v.target))}",
         f"forecast {v.forecast:.2f}  ({v.coverage:.0%} interval {lo:.2f}–{hi:.2f})   [dim]{escape(v.why)}[/]",
         f"[dim]model {escape(v.recipe.base_model)} · predictor {escape(str(v.predictor.get('source')))}[/]",
     ]
@@ -40,7 +37,7 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
         of_p = v.explains == "p_success"
         title = "Why: what moves P(success) (SHAP, strongest first)" if of_p else "Why (SHAP, strongest first)"
         if v.rule:
-            title = f"The rule above decided; the predictor alone said P(success) {_pct(v.p_model)}. {title}"
+            title = f"The rule above decided; the predictor alone said P(success) {pct(v.p_model)}. {title}"
         table = Table(title=title, header_style="bold")
         table.add_column("reason")
         table.add_column("log-odds" if of_p else "push", justify="right")
@@ -70,7 +67,7 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
     console.print(
         f"[bold]cost[/]: full run {c.full_flops:.3g} FLOPs = {c.full_gpu_hours:.3g} GPU-hours on {c.accelerator}"
         f"{money};  this check {v.check_seconds:.1f} s, {v.check_flops:.3g} FLOPs "
-        f"({_pct(v.check_flops / c.full_flops if c.full_flops else math.nan)} of the run; probe: {stages})"
+        f"({pct(v.check_flops / c.full_flops if c.full_flops else math.nan)} of the run; probe: {stages})"
     )
     if html_path:
         console.print(f"[bold]report[/]: {escape(html_path)}")

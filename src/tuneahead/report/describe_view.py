@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from tuneahead.catalogue import spec
-from tuneahead.report.format import format_value
+from tuneahead.formatting import format_value
 
 # Shown by default; `--all` shows the full catalogue.
 KEY_DESCRIPTORS: tuple[str, ...] = (

@@ -1,4 +1,4 @@
-"""Number formatting shared by terminal and HTML reports."""
+"""Number formatting shared by findings, terminal and HTML reports (the lowest floor: anyone may use it)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def format_value(value: float, unit: str) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    """A share as a percentage ("73%"), or "–" when there is none."""
+    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
