@@ -73,7 +73,7 @@ def main() -> int:
                         help="cap of the capped adaptive policy (default: the gate's default)")
     args = parser.parse_args()
 
-    from tuneahead.gate.run import DEFAULT_MAX_PROBE_SHARE
+    from tuneahead.gate.config import DEFAULT_MAX_PROBE_SHARE
 
     cap = args.max_probe_share if args.max_probe_share is not None else DEFAULT_MAX_PROBE_SHARE
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,6 +23,13 @@ err_console = Console(stderr=True)
 
 ALLOW_PICKLE_HELP = "load pickle weights (.bin/.pt) from a model folder; unpickling can run arbitrary code"
 TRUST_REMOTE_CODE_HELP = "run the Python code a model folder ships (auto_map in config.json)"
+
+
+def config_option(config: type[BaseModel], field: str, *flags: str, **kwargs: Any) -> Any:
+    """A typer option whose default and help come from a config model's field (`ProbeConfig`,
+    `CheckConfig`), so the command line says what the library does."""
+    spec = config.model_fields[field]
+    return typer.Option(kwargs.pop("default", spec.default), *flags, help=spec.description, **kwargs)
 
 
 def model_trust(allow_pickle: bool, trust_remote_code: bool):

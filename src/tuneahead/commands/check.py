@@ -9,9 +9,12 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from tuneahead.gate.config import CheckConfig
+
 from tuneahead.commands._common import (
     ALLOW_PICKLE_HELP,
     TRUST_REMOTE_CODE_HELP,
+    config_option,
     console,
     emit_json,
     err_console,
@@ -32,19 +35,17 @@ def register(app: typer.Typer) -> None:
             None, "--predictor", help="predictor or bundle directory (default: the bundled TuneBench predictor)"
         ),
         model: str = typer.Option(None, "--model", help="override the recipe's base model"),
-        adaptive: bool = typer.Option(True, "--adaptive/--fixed", help="extend an inconclusive probe"),
-        max_probe_share: float = typer.Option(
-            0.10, "--max-probe-share", help="adaptive probing stops before this share of the full run's FLOPs"
-        ),
-        go_at: float = typer.Option(0.7, "--go-at", help="GO when P(success) is at least this"),
-        no_go_at: float = typer.Option(0.3, "--no-go-at", help="NO-GO when P(success) is at most this"),
-        data_format: str = typer.Option("auto", "--format", help="data format (see `describe --help`)"),
-        skip_invalid: bool = typer.Option(False, "--skip-invalid", help="count and skip invalid rows"),
-        threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all cores)"),
-        device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-        accelerator: str = typer.Option("H100", "--accelerator", help="for GPU-hours: H100 H200 A100 L4 A10G RTX4090"),
-        mfu: float = typer.Option(None, "--mfu", help="model FLOPs utilisation (default per accelerator)"),
-        price: float = typer.Option(None, "--price", help="US$ per GPU-hour, for the cost in money"),
+        adaptive: bool = config_option(CheckConfig, "adaptive", "--adaptive/--fixed"),
+        max_probe_share: float = config_option(CheckConfig, "max_probe_share", "--max-probe-share"),
+        go_at: float = config_option(CheckConfig, "go_at", "--go-at"),
+        no_go_at: float = config_option(CheckConfig, "no_go_at", "--no-go-at"),
+        data_format: str = config_option(CheckConfig, "data_format", "--format"),
+        skip_invalid: bool = config_option(CheckConfig, "skip_invalid", "--skip-invalid"),
+        threads: int = config_option(CheckConfig, "threads", "--threads"),
+        device: str = config_option(CheckConfig, "device", "--device"),
+        accelerator: str = config_option(CheckConfig, "accelerator", "--accelerator"),
+        mfu: float = config_option(CheckConfig, "mfu", "--mfu"),
+        price: float = config_option(CheckConfig, "usd_per_gpu_hour", "--price"),
         html: Path = typer.Option(None, "--html", help="write a self-contained HTML report here"),
         record: Path = typer.Option(
             None, "--record", help="add this check to a SQLite run store (your run history; see `tuneahead outcome`)"
@@ -60,15 +61,14 @@ def register(app: typer.Typer) -> None:
         """
 
         def run() -> int:
-            from tuneahead.errors import InputError, Location
-            from tuneahead.gate import Policy, check
-
             from tuneahead.errors import TuneAheadError
+            from tuneahead.gate import check
 
-            try:
-                policy = Policy(go_at=go_at, no_go_at=no_go_at)
-            except ValueError as exc:
-                raise InputError(str(exc), Location(field="go-at/no-go-at")) from None
+            config = CheckConfig.build(
+                adaptive=adaptive, max_probe_share=max_probe_share, go_at=go_at, no_go_at=no_go_at,
+                data_format=data_format, skip_invalid=skip_invalid, threads=threads, device=device,
+                accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
+            )
             if record is not None:
                 from tuneahead.store.sqlite import RunStore
 
@@ -77,9 +77,7 @@ def register(app: typer.Typer) -> None:
                 verdict = run_with_progress(
                     dict(
                         recipe=recipe, data=data or None, eval_data=eval_data or None, target=target,
-                        predictor=predictor, model=model, adaptive=adaptive, max_probe_share=max_probe_share,
-                        policy=policy, data_format=data_format, skip_invalid=skip_invalid, threads=threads,
-                        device=device, accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
+                        predictor=predictor, model=model, config=config,
                     ),
                     check,
                     quiet=as_json,

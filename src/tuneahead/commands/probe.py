@@ -10,6 +10,7 @@ import typer
 from tuneahead.commands._common import (
     ALLOW_PICKLE_HELP,
     TRUST_REMOTE_CODE_HELP,
+    config_option,
     console,
     emit_json,
     guarded,
@@ -17,6 +18,7 @@ from tuneahead.commands._common import (
     model_trust,
 )
 from tuneahead.errors import ExitCode, InputError
+from tuneahead.probe.config import ProbeConfig
 
 
 # Shown by default; `--all` shows every dynamic feature.
@@ -61,24 +63,16 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(
             None, "--model", help="override the recipe's base model (folder, .gguf, built-in name)"
         ),
-        steps: int = typer.Option(None, "--steps", min=1, help="probe length in optimizer steps"),
-        budget: float = typer.Option(
-            None, "--budget", help="probe cost as a share of the full run's FLOPs (default 0.02)"
-        ),
+        steps: int = config_option(ProbeConfig, "steps", "--steps"),
+        budget: float = config_option(ProbeConfig, "budget", "--budget", default=None),
         data_format: str = typer.Option("auto", "--format", help="data format (see `describe --help`)"),
         skip_invalid: bool = typer.Option(False, "--skip-invalid", help="count and skip invalid rows"),
-        threads: int = typer.Option(
-            None, "--threads", min=1, help="CPU threads for torch (default: all cores)"
-        ),
-        device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-        seed: int = typer.Option(None, "--seed", help="override the recipe's seed"),
-        accelerator: str = typer.Option(
-            "H100", "--accelerator", help="for GPU-hours: H100 H200 A100 L4 A10G RTX4090 CPU"
-        ),
-        mfu: float = typer.Option(
-            None, "--mfu", help="model FLOPs utilisation for GPU-hours (default per accelerator)"
-        ),
-        price: float = typer.Option(None, "--price", help="US$ per GPU-hour, for the cost in money"),
+        threads: int = config_option(ProbeConfig, "threads", "--threads"),
+        device: str = config_option(ProbeConfig, "device", "--device"),
+        seed: int = config_option(ProbeConfig, "seed", "--seed"),
+        accelerator: str = config_option(ProbeConfig, "accelerator", "--accelerator"),
+        mfu: float = config_option(ProbeConfig, "mfu", "--mfu"),
+        price: float = config_option(ProbeConfig, "usd_per_gpu_hour", "--price"),
         trace: Path = typer.Option(None, "--trace", help="write the per-step trace as JSONL"),
         allow_pickle: bool = typer.Option(False, "--allow-pickle", help=ALLOW_PICKLE_HELP),
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help=TRUST_REMOTE_CODE_HELP),
@@ -107,15 +101,11 @@ def register(app: typer.Typer) -> None:
                         recipe=loaded,
                         train_examples=train,
                         eval_examples=evals,
-                        steps=steps,
-                        budget=0.02 if budget is None else budget,
                         model=model,
-                        threads=threads,
-                        device=device,
-                        seed=seed,
-                        accelerator=accelerator,
-                        mfu=mfu,
-                        usd_per_gpu_hour=price,
+                        config=ProbeConfig.build(
+                            steps=steps, threads=threads, device=device, seed=seed, accelerator=accelerator,
+                            mfu=mfu, usd_per_gpu_hour=price, **({} if budget is None else {"budget": budget}),
+                        ),
                     ),
                     quiet=as_json,
                 )

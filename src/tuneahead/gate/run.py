@@ -15,16 +15,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneahead.errors import InputError, Location
-from tuneahead.paths import PathLike
 from tuneahead.gate.bundle import PredictorBundle, load_bundle
+from tuneahead.gate.config import CheckConfig
 from tuneahead.gate.policy import Decision, Judgement, Policy, judge
 from tuneahead.gate.recipe_space import outside_space
 from tuneahead.gate.target import Target, parse_target
+from tuneahead.paths import PathLike
 
-DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never spends more than this share of the full run
+if TYPE_CHECKING:
+    from tuneahead.probe.config import ProbeConfig
+
 NOTHING_TO_LEARN = 0.99  # share of probe steps without a loss-bearing token that means "no signal at all"
 WHOLE_ANSWER_MIN = 0.01  # below this share of training answers kept whole, no answer's end is learnt
 WHOLE_ANSWER_METRICS = frozenset({"exact_match", "em"})  # metrics that score an answer only when all of it is right
@@ -133,22 +136,17 @@ def check(
     target: Target | str | float | None = None,
     predictor: PathLike | PredictorBundle | None = None,
     model: str | None = None,
-    adaptive: bool = True,
-    max_probe_share: float = DEFAULT_MAX_PROBE_SHARE,
+    config: CheckConfig | None = None,
     policy: Policy | None = None,
-    data_format: str = "auto",
-    skip_invalid: bool = False,
-    threads: int | None = None,
-    device: str = "cpu",
-    accelerator: str = "H100",
-    mfu: float | None = None,
-    usd_per_gpu_hour: float | None = None,
     progress: ProgressHook | None = None,
+    **settings: Any,
 ) -> Verdict:
     """Judge a fine-tune before it runs. `recipe` is a Recipe or a recipe file path.
 
     `target`: "exact_match>=0.8", 0.8 or a Target (required: the verdict is about reaching it).
     `predictor`: a bundle or predictor directory (default: the bundled TuneBench predictor).
+    `config` says how the check decides and probes (`CheckConfig`); `settings` are keyword shortcuts for
+    its fields (`adaptive=False`, `threads=2`), and `policy` one for its GO / NO-GO thresholds.
     """
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_recipe_data
@@ -158,9 +156,11 @@ def check(
 
     started = time.perf_counter()
     say = progress or (lambda kind, payload: None)
-    policy = policy or Policy()
-    if not 0 < max_probe_share <= 1:
-        raise InputError(f"max_probe_share must be in (0, 1], got {max_probe_share}", Location(field="max_probe_share"))
+    if policy is not None:
+        settings = {"go_at": policy.go_at, "no_go_at": policy.no_go_at, **settings}
+    cfg = CheckConfig.build(config, **settings)
+    policy, adaptive, max_probe_share = cfg.policy, cfg.adaptive, cfg.max_probe_share
+    data_format, skip_invalid = cfg.data_format, cfg.skip_invalid
     if not isinstance(recipe, (str, Path)):
         rec = recipe
     else:
@@ -210,7 +210,7 @@ def check(
                 )
                 break
         say("stage", stage.name)
-        result = _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, usd_per_gpu_hour, say)
+        result = _probe(rec, train, evals, loaded, cfg.probe(steps), say)
         if result.interrupted:
             # A verdict from a partial probe would look like a finished one (and be recorded as one).
             raise KeyboardInterrupt(f"the probe was interrupted after {result.steps_done} steps: no verdict")
@@ -248,13 +248,10 @@ def _no_whole_answer(descriptors: dict[str, float], metric: str | None) -> bool:
     return (metric or "").lower() in WHOLE_ANSWER_METRICS and math.isfinite(cut) and 1.0 - cut < WHOLE_ANSWER_MIN
 
 
-def _probe(rec, train, evals, loaded, steps, threads, device, accelerator, mfu, price, say):
+def _probe(rec, train, evals, loaded, probe_config: ProbeConfig, say):
     from tuneahead.probe.engine import run_probe
 
-    return run_probe(
-        rec, train, evals, steps=steps, model=loaded, threads=threads, device=device, accelerator=accelerator,
-        mfu=mfu, usd_per_gpu_hour=price, progress=lambda event: say("probe", event),
-    )
+    return run_probe(rec, train, evals, config=probe_config, model=loaded, progress=lambda event: say("probe", event))
 
 
 def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, forecast, judgement: Judgement,

@@ -24,6 +24,7 @@ from tuneahead.data.example import Example
 from tuneahead.errors import EmptyDatasetError, InputError, Location, ModelError
 from tuneahead.probe import cost as costs
 from tuneahead.probe.batches import StepBatch, eval_batches, rebatch, step_batches
+from tuneahead.probe.config import ProbeConfig
 from tuneahead.probe.plan import ProbePlan, make_plan
 from tuneahead.probe.result import ProbeEvent, ProbeResult, ProbeSetup
 from tuneahead.probe.trace import NAN, EvalPoint, StepRecord
@@ -35,9 +36,6 @@ EvalHook = Callable[[Any, int], Mapping[str, float]]
 if TYPE_CHECKING:
     from tuneahead.models.loading import LoadedModel
 
-EVAL_SIZE = 32  # held-out sequences per evaluation: enough for a stable mean loss, cheap to run
-EVAL_POINTS = 3  # start, middle, end
-MEASURE_EVERY = 5  # the costlier measurements (update ratio, gradient noise) run every k steps
 
 
 class ProbeOutOfMemory(ModelError):
@@ -314,25 +312,19 @@ def run_probe(
     train_examples: Sequence[Example],
     eval_examples: Sequence[Example] | None = None,
     *,
-    steps: int | None = None,
-    budget: float = costs.DEFAULT_BUDGET,
+    config: ProbeConfig | None = None,
     model: str | LoadedModel | None = None,
     progress: Callable[[ProbeEvent], None] | None = None,
-    threads: int | None = None,
-    device: str = "cpu",
-    seed: int | None = None,
-    eval_size: int = EVAL_SIZE,
-    eval_points: int = EVAL_POINTS,
-    measure_every: int = MEASURE_EVERY,
-    accelerator: str = costs.DEFAULT_ACCELERATOR,
-    mfu: float | None = None,
-    usd_per_gpu_hour: float | None = None,
     return_model: bool = False,
     return_batches: bool = False,
     on_eval: EvalHook | None = None,
+    **settings: Any,
 ) -> ProbeResult:
     """Run a short fine-tune of the recipe's model on a sample of the training data.
 
+    `config` says how the probe runs (`ProbeConfig`: steps, budget, threads, device, seed, held-out
+    evaluation, cost accounting); `settings` are keyword shortcuts for its fields (`steps=50`), applied
+    on top and validated (a bad value is an InputError naming the field).
     `model`: a model reference for `load_model` (default: the recipe's base model), or an already
     loaded model, which is copied and left untouched. `steps` fixes the probe length; otherwise it is
     the largest that costs at most `budget` of the full run's FLOPs (with a floor, see `cost`).
@@ -343,13 +335,12 @@ def run_probe(
     numbers are kept in `EvalPoint.extra` — e.g. a generation metric along a full training run.
     """
     started = time.perf_counter()
+    cfg = ProbeConfig.build(config, **settings)
     if not train_examples:
         raise EmptyDatasetError("no training examples to probe with")
-    if steps is not None and steps < 1:
-        raise InputError(f"steps must be at least 1, got {steps}")
-    if measure_every < 1:
-        raise InputError(f"measure_every must be at least 1, got {measure_every}")
-    costs.accelerator(accelerator)  # fail before the expensive part on a typo
+    steps, budget, threads, device, seed = cfg.steps, cfg.budget, cfg.threads, cfg.device, cfg.seed
+    eval_size, eval_points, measure_every = cfg.eval_size, cfg.eval_points, cfg.measure_every
+    accelerator, mfu, usd_per_gpu_hour = cfg.accelerator, cfg.mfu, cfg.usd_per_gpu_hour
     _check_device(device)
     seed = recipe.seed if seed is None else seed
     threads = threads or os.cpu_count() or 1
