@@ -150,9 +150,9 @@ def check(
     """
     from tuneahead.data.describe import describe
     from tuneahead.data.load import load_recipe_data
+    from tuneahead.features.row import feature_row
     from tuneahead.models.loading import load_model
     from tuneahead.recipe.load import load_recipe
-    from tuneahead.features.row import feature_row
 
     started = time.perf_counter()
     say = progress or (lambda kind, payload: None)
@@ -186,7 +186,7 @@ def check(
     say("step", f"loading {rec.base_model}")
     loaded = load_model(rec.base_model)
     recipe_json = rec.model_dump(mode="json")
-    recipe_reasons = outside_space(rec.model_dump(mode="json"), bundle.info.get("recipe_space"))
+    recipe_reasons = outside_space(recipe_json, bundle.info.get("recipe_space"))
     no_whole_answer = _no_whole_answer(described.descriptors, goal.metric or bundle.metric)
 
     stages: list[StageResult] = []
