@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from tuneahead.bench.scenario_data import DUPLICATE, LEAKED, LONG, MIXTURE, NOISY, core_prompt
-from tuneahead.bench.scenarios import (
+from tuneahead.bench.scenario_cost import estimated_cost
+from tuneahead.bench.scenario_model import Scenario, load_scenario
+from tuneahead.bench.scenario_params import (
     DATA_PROBLEMS,
     DEFAULT_BUDGET_TOKENS,
     EXCLUSIVE,
@@ -21,13 +23,8 @@ from tuneahead.bench.scenarios import (
     MODEL_ORDER,
     PROBLEMS,
     RECIPE_PROBLEMS,
-    Scenario,
-    estimated_cost,
-    load_scenario,
-    materialise,
-    sample_scenario,
-    scenario_splits,
 )
+from tuneahead.bench.scenarios import materialise, sample_scenario, scenario_splits
 from tuneahead.bench.targets import RunOutcome, draw_target, recalibrate_targets, target_from
 from tuneahead.bench.tasks import FAMILIES, get_family, is_labelled, row_answer
 from tuneahead.data.load import load_examples
@@ -345,7 +342,8 @@ def test_prior_ceiling_follows_the_scan_and_bounds_the_difficulty_drawn() -> Non
               for seed in range(30)]
     assert max(levels) <= 0.4
     # A family no model in the draw learns is drawn less often, but still drawn.
-    from tuneahead.bench.scenarios import MIN_FAMILY_WEIGHT, _family_weight
+    from tuneahead.bench.scenario_params import MIN_FAMILY_WEIGHT
+    from tuneahead.bench.scenarios import _family_weight
 
     assert _family_weight("arithmetic", ["tiny-0.2m", "tiny-1m"]) == MIN_FAMILY_WEIGHT
     assert _family_weight("sentiment", ["tiny-0.2m"]) == 1.0
@@ -400,7 +398,7 @@ def test_problem_lists_are_partitioned() -> None:
 
 def test_a_campaign_pinned_to_another_generator_refuses_to_run() -> None:
     from tuneahead.bench.runner import execute_task
-    from tuneahead.bench.scenarios import GENERATOR_VERSION
+    from tuneahead.bench.scenario_params import GENERATOR_VERSION
 
     with pytest.raises(RuntimeError, match=f"pins TuneBench generator v{GENERATOR_VERSION - 1}"):
         execute_task("r", {"seed": 1, "work_dir": "unused", "options": {"generator_version": GENERATOR_VERSION - 1}})

@@ -20,13 +20,13 @@ _EXPORTS = {
     "get_family": "tuneahead.bench.tasks",
     "make_split": "tuneahead.bench.tasks",
     "TaskFamily": "tuneahead.bench.tasks",
-    "Scenario": "tuneahead.bench.scenarios",
-    "ScenarioFiles": "tuneahead.bench.scenarios",
+    "Scenario": "tuneahead.bench.scenario_model",
+    "ScenarioFiles": "tuneahead.bench.scenario_model",
     "sample_scenario": "tuneahead.bench.scenarios",
     "materialise": "tuneahead.bench.scenarios",
-    "load_scenario": "tuneahead.bench.scenarios",
-    "estimated_cost": "tuneahead.bench.scenarios",
-    "PROBLEMS": "tuneahead.bench.scenarios",
+    "load_scenario": "tuneahead.bench.scenario_model",
+    "estimated_cost": "tuneahead.bench.scenario_cost",
+    "PROBLEMS": "tuneahead.bench.scenario_params",
 }
 
 __all__ = list(_EXPORTS)

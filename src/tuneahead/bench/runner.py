@@ -59,7 +59,8 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
     """The payload's scenario and its files in the work folder (removed afterwards unless `keep`)."""
     import shutil
 
-    from tuneahead.bench.scenarios import MODEL_ORDER, materialise, sample_scenario
+    from tuneahead.bench.scenario_params import MODEL_ORDER
+    from tuneahead.bench.scenarios import materialise, sample_scenario
 
     _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
@@ -75,7 +76,7 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
 
 
 def _check_generator(pinned: int | None) -> None:
-    from tuneahead.bench.scenarios import GENERATOR_VERSION
+    from tuneahead.bench.scenario_params import GENERATOR_VERSION
 
     if pinned is not None and int(pinned) != GENERATOR_VERSION:
         raise RuntimeError(

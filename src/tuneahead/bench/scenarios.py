@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,188 +30,25 @@ from tuneahead.bench.targets import (
     learnable_level,
     scanned_ceiling,
 )
+from tuneahead.bench.scenario_cost import _seq_tokens, estimated_cost
+from tuneahead.bench.scenario_model import Scenario, ScenarioFiles, _plan_to_dict
+from tuneahead.bench.scenario_params import (
+    DEFAULT_BUDGET_TOKENS,
+    GENERATOR_VERSION,
+    EXCLUSIVE,
+    MAX_SEQ_CHOICES,
+    MIN_FAMILY_WEIGHT,
+    MODEL_ORDER,
+    NICE_EPOCHS,
+    PROBLEM_COUNT_WEIGHTS,
+    PROBLEM_WEIGHTS,
+    PROBLEMS,
+    SHORT_SEQ_CHOICES,
+    SYSTEM_PROMPTS,
+    TOKENIZER_TEMPLATE,
+)
 from tuneahead.bench.tasks import FAMILIES, difficulty_at, difficulty_score, get_family, is_labelled
 from tuneahead.recipe.model import Recipe
-
-GENERATOR_VERSION = 5
-
-# The built-in zoo, smallest first: a model's proxy is the one before it.
-MODEL_ORDER: tuple[str, ...] = ("tiny-0.2m", "tiny-1m", "tiny-4m")
-
-DATA_PROBLEMS: tuple[str, ...] = (
-    "small_data",
-    "label_noise",
-    "class_skew",
-    "duplicates",
-    "eval_leak",
-    "long_context",
-    "mixture",
-)
-RECIPE_PROBLEMS: tuple[str, ...] = (
-    "lr_too_low",
-    "lr_too_high",
-    "undertrained",
-    "overtrained",
-    "short_max_len",
-    "prompt_loss",
-    "template_mismatch",
-)
-PROBLEMS: tuple[str, ...] = DATA_PROBLEMS + RECIPE_PROBLEMS
-
-# Relative draw weights; recipe and data problems weigh about the same, so with the count
-# distribution below ~80 % of scenarios keep a sensible recipe and 62 % carry no planted problem
-# (v3: 50 %, v2: 45 %; runs with a planted problem mostly fail, so this sets much of the success share).
-PROBLEM_WEIGHTS: dict[str, float] = {
-    "small_data": 1.0,
-    "label_noise": 1.0,
-    "class_skew": 2.5,
-    "duplicates": 0.8,
-    "eval_leak": 0.8,
-    "long_context": 1.0,
-    "mixture": 1.0,
-    "lr_too_low": 1.0,
-    "lr_too_high": 1.0,
-    "undertrained": 1.0,
-    "overtrained": 0.8,
-    "short_max_len": 0.8,
-    "prompt_loss": 0.8,
-    "template_mismatch": 1.0,
-}
-MIN_FAMILY_WEIGHT = 0.25  # a family no model in the draw can learn is drawn a quarter as often (see _family_weight)
-PROBLEM_COUNT_WEIGHTS: dict[int, float] = {0: 0.62, 1: 0.30, 2: 0.08}  # v3: 0.50, 0.38, 0.12
-# Pairs that cannot be planted together (they set the same knob, or one would hide the other).
-EXCLUSIVE: tuple[frozenset[str], ...] = (
-    frozenset({"lr_too_low", "lr_too_high"}),
-    frozenset({"undertrained", "overtrained"}),
-    frozenset({"small_data", "overtrained"}),
-    frozenset({"short_max_len", "long_context"}),
-    frozenset({"small_data", "eval_leak"}),
-    frozenset({"overtrained", "eval_leak"}),
-)
-
-# Cost model: seconds per optimizer step of 16 sequences x 64 tokens, full fine-tune, 2 CPU threads
-# (measured on the tiny zoo); time scales with the tokens a step processes.
-SECONDS_PER_REFERENCE_STEP: dict[str, float] = {"tiny-0.2m": 0.05, "tiny-1m": 0.14, "tiny-4m": 0.42}
-REFERENCE_STEP_TOKENS = 16 * 64
-# Default budget: 600 steps of 16 x 64 tokens (~85 s on tiny-1m, ~30 s on tiny-0.2m, ~250 s on tiny-4m).
-DEFAULT_BUDGET_TOKENS = 600 * REFERENCE_STEP_TOKENS
-
-MAX_SEQ_CHOICES: tuple[int, ...] = (64, 96, 128, 192, 256, 384, 512)
-SHORT_SEQ_CHOICES: tuple[int, ...] = (
-    16,
-    20,
-    24,
-    28,
-    32,
-    40,
-    48,
-    56,
-    64,
-    80,
-    96,
-)  # what a too-short setting looks like
-MODEL_CONTEXT = 512
-NICE_EPOCHS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
-SYSTEM_PROMPTS: tuple[str | None, ...] = (
-    None,
-    None,
-    "Answer with the result only.",
-    "You are a helpful assistant.",
-)
-TEMPLATES: tuple[str, ...] = ("chatml", "plain")  # named templates in tuneahead.data.render
-TOKENIZER_TEMPLATE = "chatml"  # what the tiny models' own tokenizer uses
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One TuneBench run to be: what to train, on what, how, and the bar it must clear.
-
-    `recipe` and the data files are what a user would have; `eval_chat_template` is the template the
-    runner renders eval and test prompts with when generating answers (the "serving" template);
-    `ground_truth` holds every generator knob and is for analysis only.
-    """
-
-    run_id: str
-    seed: int
-    family: str
-    difficulty: dict[str, Any]
-    model: str
-    proxy_model: str | None
-    recipe: Recipe
-    target: float
-    eval_chat_template: str
-    data: DataPlan
-    problems: tuple[str, ...]
-    ground_truth: dict[str, Any] = field(compare=False)
-
-    @property
-    def sensible(self) -> bool:
-        """True when no recipe problem is planted: a recipe a practitioner would try."""
-        return not any(p in RECIPE_PROBLEMS for p in self.problems)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "seed": self.seed,
-            "family": self.family,
-            "difficulty": self.difficulty,
-            "model": self.model,
-            "proxy_model": self.proxy_model,
-            "recipe": self.recipe.model_dump(mode="json"),
-            "target": self.target,
-            "eval_chat_template": self.eval_chat_template,
-            "data": _plan_to_dict(self.data),
-            "problems": list(self.problems),
-            "ground_truth": self.ground_truth,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Scenario:
-        plan = data["data"]
-        return cls(
-            run_id=data["run_id"],
-            seed=int(data["seed"]),
-            family=data["family"],
-            difficulty=dict(data["difficulty"]),
-            model=data["model"],
-            proxy_model=data["proxy_model"],
-            recipe=Recipe.model_validate(data["recipe"]),
-            target=float(data["target"]),
-            eval_chat_template=data["eval_chat_template"],
-            data=DataPlan(
-                **{
-                    **plan,
-                    "context_words": tuple(plan["context_words"]),
-                    "mixture_families": tuple(plan["mixture_families"]),
-                    "mixture_difficulties": tuple(dict(d) for d in plan["mixture_difficulties"]),
-                }
-            ),
-            problems=tuple(data["problems"]),
-            ground_truth=dict(data["ground_truth"]),
-        )
-
-
-@dataclass(frozen=True)
-class ScenarioFiles:
-    folder: Path
-    train: Path
-    eval: Path
-    recipe: Path
-    test: Path  # hidden: never given to describe / probe / features
-    ground_truth: Path  # hidden: generator knobs, for analysis only
-    scenario: Path  # hidden: the full Scenario as JSON (for the runner to reload)
-
-
-@dataclass(frozen=True)
-class RunCost:
-    """Estimated cost of the full run (training only; eval generation is extra)."""
-
-    steps: int
-    effective_batch: int
-    seq_tokens: int  # padded tokens per sequence the estimate assumes
-    train_tokens: int  # steps x effective batch x seq_tokens
-    seconds: float  # on 2 CPU threads
-
 
 # ---------------------------------------------------------------- sampling
 
@@ -587,28 +424,6 @@ def _recipe(
     return recipe, regimes
 
 
-def _seq_tokens(max_len: int, p95: int, long_share: float) -> int:
-    # Micro-batches pad to their longest row: with distractor contexts about, that is max_len.
-    return max_len if long_share > 0.05 else min(max_len, p95)
-
-
-def estimated_cost(scenario: Scenario) -> RunCost:
-    """Training cost of the full run: steps x effective batch x padded sequence tokens, and CPU seconds.
-
-    Seconds scale the measured time of one 16 x 64-token step on 2 threads by the tokens per step;
-    LoRA is costed as full fine-tuning (the backward pass still runs through every layer).
-    """
-    recipe, plan = scenario.recipe, scenario.data
-    seq = _seq_tokens(recipe.max_seq_length, plan.token_p95 or recipe.max_seq_length, plan.long_context_share)
-    steps = recipe.total_steps(scenario.data.n_train_rows)
-    eff = recipe.effective_batch_size
-    tokens = steps * eff * seq
-    seconds = SECONDS_PER_REFERENCE_STEP[scenario.model] * tokens / REFERENCE_STEP_TOKENS
-    return RunCost(
-        steps=steps, effective_batch=eff, seq_tokens=seq, train_tokens=tokens, seconds=round(seconds, 2)
-    )
-
-
 def _ground_truth(
     s: Scenario,
     level: float,
@@ -639,14 +454,6 @@ def _ground_truth(
     }
     truth["cost"] = asdict(estimated_cost(s))
     return truth
-
-
-def _plan_to_dict(plan: DataPlan) -> dict[str, Any]:
-    out = asdict(plan)
-    out["context_words"] = list(plan.context_words)
-    out["mixture_families"] = list(plan.mixture_families)
-    out["mixture_difficulties"] = [dict(d) for d in plan.mixture_difficulties]
-    return out
 
 
 # ---------------------------------------------------------------- files
@@ -689,11 +496,6 @@ def materialise(scenario: Scenario, folder: str | Path) -> ScenarioFiles:
     files.ground_truth.write_text(json.dumps(scenario.ground_truth, indent=2) + "\n", encoding="utf-8")
     files.scenario.write_text(json.dumps(scenario.to_dict(), indent=2) + "\n", encoding="utf-8")
     return files
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read back a `scenario.json` written by `materialise`."""
-    return Scenario.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
