@@ -23,3 +23,4 @@ def test_accuracy_over_the_majority_guess() -> None:
 def test_it_is_a_catalogued_probe_feature() -> None:
     s = spec(OVER_MAJORITY)
     assert s.kind == "dynamic" and s.unit == "share" and OVER_MAJORITY.startswith("probe_")
+

@@ -22,3 +22,15 @@ def format_value(value: float, unit: str) -> str:
 def pct(x: float | None, digits: int = 0) -> str:
     """A share as a percentage ("73%"), or "–" when there is none."""
     return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
+
+
+def gpu_time(hours: float | None) -> str:
+    """Accelerator time in the unit a person reads: "0.4 s", "12 min", "3.5 GPU-hours" (not "2.19e-06 GPU-hours")."""
+    if hours is None or not math.isfinite(hours):
+        return "–"
+    seconds = hours * 3600
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{hours:,.1f} GPU-hours" if hours < 100 else f"{hours:,.0f} GPU-hours"

@@ -153,7 +153,7 @@ def _render(result, *, show_all: bool, trace_path: Path | None) -> None:
 
     from tuneahead.catalogue import spec
     from tuneahead.report.describe_view import SEVERITY_STYLE
-    from tuneahead.formatting import format_value
+    from tuneahead.formatting import format_value, gpu_time
 
     s = result.setup
     status = (
@@ -197,7 +197,7 @@ def _render(result, *, show_all: bool, trace_path: Path | None) -> None:
     cost.add_column("full run", justify="right")
     cost.add_row("FLOPs", f"{c.probe_flops:.3g}", f"{c.full_flops:.3g}")
     cost.add_row("share of full run", f"{c.probe_share:.2%}", "100 %")
-    cost.add_row("GPU-hours", f"{c.probe_gpu_hours:.3g}", f"{c.full_gpu_hours:.3g}")
+    cost.add_row("accelerator time", gpu_time(c.probe_gpu_hours), gpu_time(c.full_gpu_hours))
     if c.full_usd is not None:
         cost.add_row("US$", f"{c.probe_usd:.3g}", f"{c.full_usd:.3g}")
     cost.add_row("here (measured)", f"{c.probe_seconds:.1f} s", f"{c.full_seconds_local / 3600:.3g} h")

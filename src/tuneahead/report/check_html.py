@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneahead.formatting import pct
+from tuneahead.formatting import gpu_time, pct
 
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def render_check_html(verdict: Verdict) -> str:
     parts.append(
         "<table>"
         f"<tr><th>full run</th><td>{c.full_steps:,} steps, {c.full_tokens:,.0f} tokens, {c.full_flops:.3g} FLOPs</td></tr>"
-        f"<tr><th>on {e(c.accelerator)}</th><td>{c.full_gpu_hours:.3g} GPU-hours at {c.mfu:.0%} MFU · {e(money)}</td></tr>"
+        f"<tr><th>on {e(c.accelerator)}</th><td>{e(gpu_time(c.full_gpu_hours))} at {c.mfu:.0%} MFU · {e(money)}</td></tr>"
         f"<tr><th>on this machine</th><td>{_duration(c.full_seconds_local)} at the probe's measured speed</td></tr>"
         f"<tr><th>this check</th><td>{v.check_seconds:.1f} s, {v.check_flops:.3g} FLOPs "
         f"({pct(share, 2)} of the full run)</td></tr>"

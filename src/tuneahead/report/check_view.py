@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from tuneahead.formatting import pct
+from tuneahead.formatting import gpu_time, pct
 from tuneahead.report.describe_view import SEVERITY_STYLE
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
     money = f", US${c.full_usd:,.2f}" if c.full_usd is not None else ""
     stages = " → ".join(f"{s.name} {s.steps} steps" for s in v.stages)
     console.print(
-        f"[bold]cost[/]: full run {c.full_flops:.3g} FLOPs = {c.full_gpu_hours:.3g} GPU-hours on {c.accelerator}"
+        f"[bold]cost[/]: full run {c.full_flops:.3g} FLOPs = {gpu_time(c.full_gpu_hours)} on {c.accelerator}"
         f"{money};  this check {v.check_seconds:.1f} s, {v.check_flops:.3g} FLOPs "
         f"({pct(v.check_flops / c.full_flops if c.full_flops else math.nan)} of the run; probe: {stages})"
     )
