@@ -22,9 +22,9 @@ import re
 from pathlib import Path
 
 from tuneahead.errors import DataError, Location
+from tuneahead.paths import is_hub_id
 
 DEFAULT_SPLIT = "train"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _DATA_SUFFIXES = (".arrow", ".parquet", ".jsonl", ".json", ".csv", ".tsv", ".jsonl.gz", ".json.gz", ".csv.gz")
 _SPLIT_WORDS = ("train", "validation", "valid", "dev", "test", "eval")
 
@@ -35,7 +35,7 @@ def base_split(split: str | None) -> str:
 
 
 def looks_like_hub_id(text: str) -> bool:
-    return bool(_HUB_ID.match(text.strip())) and not text.strip().endswith(_DATA_SUFFIXES)
+    return is_hub_id(text.strip()) and not text.strip().endswith(_DATA_SUFFIXES)
 
 
 def saved_dataset_files(folder: Path, split: str | None) -> list[Path] | None:

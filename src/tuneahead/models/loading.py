@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -33,13 +32,13 @@ from tuneahead.models.zoo import (
     smollm2_gguf_path,
     tiny_weights_folder,
 )
+from tuneahead.paths import is_hub_id
 
 if TYPE_CHECKING:
     import transformers
 
 ModelKind = Literal["tiny", "smollm2", "hf_folder", "gguf"]
 DTYPES = ("float32", "bfloat16", "float16")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 
@@ -152,7 +151,7 @@ def resolve_model_ref(ref: str) -> ModelRef:
             hint="a Hugging Face model folder holds config.json, *.safetensors and tokenizer.json "
             "(`model.save_pretrained(folder)` and `tokenizer.save_pretrained(folder)` write them)",
         )
-    if _HUB_ID.match(ref):
+    if is_hub_id(ref):
         cached = _hub_cache_folder(ref)
         if cached is not None:
             return ModelRef("hf_folder", ref, cached, ref)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -18,8 +17,8 @@ from pathlib import Path
 
 from tuneahead.errors import Location, ModelError
 from tuneahead.models.zoo import BUILTIN_HUB_ALIASES
+from tuneahead.paths import is_hub_id
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DEFAULT_TOKENIZER_NAME = "bundled default (SmolLM2 BPE, 49,152 tokens)"
 
 
@@ -193,7 +192,7 @@ def resolve_tokenizer(
             return load_gguf_tokenizer(path), None
         if tokenizer in BUILTIN_HUB_ALIASES:
             return load_default_tokenizer(), None
-        if _HUB_ID.match(tokenizer) and not path.exists():
+        if is_hub_id(tokenizer) and not path.exists():
             # A hub id that is not on disk (Axolotl's `tokenizer_config: org/name`): fall back as for a hub
             # model, instead of failing a check that must work without weights.
             bundle, note = resolve_tokenizer(model=model)
