@@ -117,9 +117,13 @@ def long_probe_features(record: RunRecord) -> dict[str, float] | None:
     trace_cols, eval_cols = record.curves.get("probe_trace"), record.curves.get("probe_eval")
     if not trace_cols or not trace_cols.get("step"):
         return None
+    from tuneahead.models.config import model_config
+
     trace = [StepRecord(**row) for row in from_columns(trace_cols)]
     evals = [EvalPoint(**row) for row in from_columns(eval_cols or {})]
-    features = features_from_trace(trace, evals)
+    # The model's vocabulary, as the probe itself had it, so divergence is judged alike here and in the gate.
+    vocab = (model_config(record.model) or {}).get("vocab_size")
+    features = features_from_trace(trace, evals, vocab_size=vocab if isinstance(vocab, int) else None)
     return {**features, **relative_features(record.static_features, features)}
 
 
