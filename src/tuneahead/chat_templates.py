@@ -246,17 +246,36 @@ def unknown_name_message(name: str) -> str:
     return f"unknown chat template {name!r}; known: {', '.join(known_names())}"
 
 
-def check_name(value: str) -> str | None:
-    """Why `value` (a recipe's chat template) is not usable, or None when it is (Jinja, a name we know,
-    the tokenizer's own, or a fallback to a name we know)."""
+@dataclass(frozen=True)
+class TemplateChoice:
+    """What a recipe's chat-template value means: Jinja source, the tokenizer's own template, the tokenizer's
+    own else a named one (`fallback`), or a named one. `named` is None for Jinja and the tokenizer's own."""
+
+    kind: str  # "jinja" | "tokenizer" | "fallback" | "named"
+    named: NamedTemplate | None = None
+
+
+def parse_choice(value: str) -> TemplateChoice:
+    """Read a recipe's chat-template value; ValueError (listing the known names) for a name we do not know."""
     if not is_template_name(value):
-        return None  # Jinja source: compiled (and refused if broken) when rendering
+        return TemplateChoice("jinja")  # compiled (and refused if broken) when rendering
     name = value.strip().lower()
     if name == TOKENIZER_DEFAULT:
-        return None
-    if name.startswith(FALLBACK_PREFIX):
-        name = name.removeprefix(FALLBACK_PREFIX)
-    return None if lookup(name) is not None else unknown_name_message(value)
+        return TemplateChoice("tokenizer")
+    kind = "fallback" if name.startswith(FALLBACK_PREFIX) else "named"
+    named = lookup(name.removeprefix(FALLBACK_PREFIX))
+    if named is None:
+        raise ValueError(unknown_name_message(value))
+    return TemplateChoice(kind, named)
+
+
+def check_name(value: str) -> str | None:
+    """Why `value` (a recipe's chat template) is not usable, or None when it is (see `parse_choice`)."""
+    try:
+        parse_choice(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 END_OF_TURN_STRINGS: tuple[str, ...] = tuple(dict.fromkeys(t.end_of_turn for t in KNOWN.values() if t.end_of_turn))

@@ -18,12 +18,8 @@ import numpy as np
 from tuneahead.chat_templates import (
     CHATML_TEMPLATE,
     END_OF_TURN_STRINGS,
-    FALLBACK_PREFIX,
     KNOWN,
-    TOKENIZER_DEFAULT,
-    is_template_name,
-    lookup,
-    unknown_name_message,
+    parse_choice,
 )
 from tuneahead.data.example import Example
 from tuneahead.errors import DataError, Location
@@ -64,19 +60,18 @@ def resolve_template(bundle: TokenizerBundle, recipe_template: str | None) -> st
     template (`llama3`, `qwen3`, `gemma3`, ...) from the named table; `tokenizer_default` (or no
     template) the tokenizer's own; `tokenizer_default_fallback_X` the tokenizer's own, else X. ChatML
     when the tokenizer has none. An unknown name is a DataError listing the known ones."""
-    if not recipe_template or not is_template_name(recipe_template):
-        return recipe_template or bundle.chat_template or CHATML_TEMPLATE
-    name = recipe_template.strip().lower()
-    if name == TOKENIZER_DEFAULT:
+    if not recipe_template:
         return bundle.chat_template or CHATML_TEMPLATE
-    if name.startswith(FALLBACK_PREFIX):
-        if bundle.chat_template:
-            return bundle.chat_template
-        name = name.removeprefix(FALLBACK_PREFIX)
-    named = lookup(name)
-    if named is None:
-        raise DataError(unknown_name_message(recipe_template), Location(field="chat_template"))
-    return named.jinja
+    try:
+        choice = parse_choice(recipe_template)
+    except ValueError as exc:
+        raise DataError(str(exc), Location(field="chat_template")) from None
+    if choice.kind == "jinja":
+        return recipe_template
+    if choice.kind == "tokenizer" or (choice.kind == "fallback" and bundle.chat_template):
+        return bundle.chat_template or CHATML_TEMPLATE
+    assert choice.named is not None
+    return choice.named.jinja
 
 
 @lru_cache(maxsize=16)
