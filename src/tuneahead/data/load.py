@@ -219,8 +219,11 @@ def load_recipe_data(
         _check_recipe_paths(recipe, "datasets")
     if not eval_data:
         _check_recipe_paths(recipe, "eval_datasets")
-    train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
-    evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
+    try:
+        train, _ = load_examples(train_paths, format=data_format, skip_invalid=skip_invalid)
+        evals = load_examples(eval_paths, skip_invalid=skip_invalid)[0] if eval_paths else None
+    except DataError as exc:
+        raise _at_recipe_key(exc, recipe) from None
     return train, evals
 
 
@@ -232,21 +235,30 @@ _DATASET_KEYS = {
 }
 
 
+def _recipe_key(recipe, field: str, i: int) -> str:
+    return _DATASET_KEYS.get(recipe.source.framework, {}).get(field, f"{field}[{{i}}].path").format(i=i)
+
+
+def _at_recipe_key(exc: DataError, recipe) -> DataError:
+    """A hub dataset the reader could not find in the local cache: name the recipe key that points at it."""
+    where = exc.location.file if exc.location else None
+    for side in ("datasets", "eval_datasets"):
+        for i, ref in enumerate(getattr(recipe, side)):
+            if ref.path == where and not os.path.exists(os.path.expanduser(ref.path)):
+                return DataError(exc.message, Location(file=recipe.source.path, field=_recipe_key(recipe, side, i)),
+                                 hint=exc.hint)
+    return exc
+
+
 def _check_recipe_paths(recipe, field: str) -> None:
-    """A dataset the recipe names that is not on disk (nor, for a hub id, in the local Hugging Face
-    cache): say which recipe key points at it."""
-    from tuneahead.data.hf_datasets import cached_hub_dataset_files, looks_like_hub_id
+    """A dataset the recipe names that is not on disk: say which recipe key points at it. A hub id is looked
+    up in the local Hugging Face cache by the reader (which says where it looked; see `_at_recipe_key`)."""
+    from tuneahead.data.hf_datasets import looks_like_hub_id
 
     for i, ref in enumerate(getattr(recipe, field)):
-        if os.path.exists(os.path.expanduser(ref.path)):  # never raises (a name too long is "not there")
+        if os.path.exists(os.path.expanduser(ref.path)) or looks_like_hub_id(ref.path):
             continue
-        key = _DATASET_KEYS.get(recipe.source.framework, {}).get(field, f"{field}[{{i}}].path").format(i=i)
-        if looks_like_hub_id(ref.path):
-            try:
-                cached_hub_dataset_files(ref.path, ref.split)
-            except DataError as exc:
-                raise DataError(exc.message, Location(file=recipe.source.path, field=key), hint=exc.hint) from None
-            continue
+        key = _recipe_key(recipe, field, i)
         raise DataError(
             f"the dataset {ref.path!r} that {key} names does not exist",
             Location(file=recipe.source.path, field=key),
