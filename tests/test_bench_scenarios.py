@@ -402,3 +402,18 @@ def test_a_campaign_pinned_to_another_generator_refuses_to_run() -> None:
 
     with pytest.raises(RuntimeError, match=f"pins TuneBench generator v{GENERATOR_VERSION - 1}"):
         execute_task("r", {"seed": 1, "work_dir": "unused", "options": {"generator_version": GENERATOR_VERSION - 1}})
+
+
+def test_a_seed_repeat_changes_only_the_training_seed() -> None:
+    from tuneahead.bench.scenarios import with_seed_repeat
+
+    base = sample_scenario(11)
+    assert with_seed_repeat(base, 0) is base
+    again, other = with_seed_repeat(base, 1), with_seed_repeat(base, 2)
+    assert again.recipe.seed != base.recipe.seed and other.recipe.seed not in (base.recipe.seed, again.recipe.seed)
+    assert again.recipe.model_copy(update={"seed": base.recipe.seed}) == base.recipe
+    assert (again.data, again.target, again.family, again.model) == (base.data, base.target, base.family, base.model)
+    assert again.ground_truth["seed_repeat"] == 1 and again.ground_truth["scenario_seed"] == base.seed
+    assert with_seed_repeat(base, 1).recipe.seed == again.recipe.seed  # deterministic
+    with pytest.raises(ValueError):
+        with_seed_repeat(base, -1)

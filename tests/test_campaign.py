@@ -208,3 +208,16 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path) -> None:
     for p in alive:  # do not leave them behind even when the test fails
         p.kill()
     assert not alive
+
+
+def test_seed_repeats_plan_each_scenario_several_times_in_groups(tmp_path) -> None:
+    path = write_spec(tmp_path, runs=3)
+    spec = load_spec(path)
+    assert list(spec.plan()) == ["t-00000", "t-00001", "t-00002"]  # one repeat: the run ids of before
+    repeated = spec.model_copy(update={"seed_repeats": 3})
+    plan = repeated.plan()
+    assert list(plan)[:3] == ["t-00000", "t-00000-r1", "t-00000-r2"]
+    assert len(plan) == 9
+    # A repeat is the same scenario (same seed) with its repeat number; the runner derives the training seed.
+    assert {p["seed"] for rid, p in plan.items() if rid.startswith("t-00001")} == {spec.plan()["t-00001"]["seed"]}
+    assert [p["seed_repeat"] for rid, p in plan.items() if rid.startswith("t-00001")] == [0, 1, 2]

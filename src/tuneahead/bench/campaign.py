@@ -45,6 +45,9 @@ class CampaignSpec(BaseModel):
     families: list[str] | None = None  # None: every registered family
     run_fn: str = DEFAULT_RUN_FN  # a registered run function's name (see RUN_FUNCTIONS)
     options: dict[str, Any] = Field(default_factory=dict)  # passed to run_fn (probe steps, eval cadence, ...)
+    # Each scenario trained this many times with different training seeds (same data, same recipe
+    # otherwise): the corpus then shows its own noise (seed-to-seed spread, labels that flip).
+    seed_repeats: int = Field(1, ge=1)
     max_attempts: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
     executor: Literal["local", "ray"] = "local"  # local worker processes, or tasks on a Ray cluster
@@ -70,19 +73,25 @@ class CampaignSpec(BaseModel):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def plan(self) -> dict[str, dict[str, Any]]:
-        """Deterministic task list: run id -> payload (the run function derives everything from it)."""
+        """Deterministic task list: run id -> payload (the run function derives everything from it).
+
+        `runs` counts scenarios; with seed repeats, a scenario's repeats follow each other (so a partly
+        finished campaign has whole groups) and repeat k > 0 has the run id suffix `-r{k}`.
+        """
         width = max(5, len(str(self.runs)))
         return {
-            f"{self.name}-{i:0{width}d}": {
+            f"{self.name}-{i:0{width}d}" + (f"-r{k}" if k else ""): {
                 "campaign": self.name,
                 "index": i,
                 "seed": self.seed * 1_000_003 + i,
+                "seed_repeat": k,
                 "models": self.models,
                 "families": self.families,
                 "work_dir": str(self.resolve(self.work_dir)),
                 "options": self.options,
             }
             for i in range(self.runs)
+            for k in range(self.seed_repeats)
         }
 
 

@@ -60,12 +60,13 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
     import shutil
 
     from tuneahead.bench.scenario_params import MODEL_ORDER
-    from tuneahead.bench.scenarios import materialise, sample_scenario
+    from tuneahead.bench.scenarios import materialise, sample_scenario, with_seed_repeat
 
     _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
         int(payload["seed"]), model_sizes=payload.get("models") or MODEL_ORDER, families=payload.get("families") or None
     )
+    scenario = with_seed_repeat(scenario, int(payload.get("seed_repeat") or 0))
     folder = Path(payload["work_dir"]) / folder_name
     files = materialise(scenario, folder)
     try:

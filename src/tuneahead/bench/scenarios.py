@@ -113,6 +113,21 @@ def sample_scenario(
     return replace(scenario, ground_truth=truth)
 
 
+def with_seed_repeat(scenario: Scenario, repeat: int) -> Scenario:
+    """The same scenario trained with another training seed (repeat 0 is the scenario as sampled).
+
+    Data, recipe and target stay; only the recipe's seed (initialisation of adapters, data order) changes,
+    so the spread over repeats is the run-to-run noise a user would see rerunning their recipe.
+    """
+    if repeat < 0:
+        raise ValueError(f"seed repeats are numbered from 0, got {repeat}")
+    if repeat == 0:
+        return scenario
+    seed = stream(scenario.seed, f"training-repeat-{repeat}").randrange(2**31)
+    truth = {**scenario.ground_truth, "seed_repeat": repeat, "training_seed": seed}
+    return replace(scenario, recipe=scenario.recipe.model_copy(update={"seed": seed}), ground_truth=truth)
+
+
 def _check_models(model_sizes) -> list[str]:
     models = list(model_sizes)
     unknown = [m for m in models if m not in MODEL_ORDER]
