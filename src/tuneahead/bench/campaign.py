@@ -68,6 +68,11 @@ class CampaignSpec(BaseModel):
             )
         return value
 
+    @property
+    def planned_runs(self) -> int:
+        """Runs the campaign makes: scenarios times seed repeats."""
+        return self.runs * self.seed_repeats
+
     def resolve(self, path: str) -> Path:
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p

@@ -39,7 +39,7 @@ def run_cmd(
             TextColumn(f"[bold]{s.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
             TimeRemainingColumn(), console=err_console, disable=as_json,
         ) as progress:
-            bar = progress.add_task("runs", total=s.runs, info="", completed=0)
+            bar = progress.add_task("runs", total=s.planned_runs, info="", completed=0)
 
             def on_outcome(outcome, counts) -> None:
                 if outcome.error and not outcome.innocent:
@@ -92,12 +92,12 @@ def status_cmd(
         per_hour = None
         if len(times) >= 2 and times[-1] > times[0]:
             per_hour = (len(times) - 1) / (times[-1] - times[0]) * 3600
-        payload: dict[str, Any] = {"campaign": s.name, "planned": s.runs, "counts": counts, "runs_per_hour": per_hour,
+        payload: dict[str, Any] = {"campaign": s.name, "planned": s.planned_runs, "counts": counts, "runs_per_hour": per_hour,
                    "recent_errors": [{"run_id": r, "error": e.strip().splitlines()[-1]} for r, e in errors]}
         if as_json:
             emit_json(payload)
         else:
-            console.print(f"[bold]{s.name}[/]: {counts['done']}/{s.runs} done, {counts['pending']} pending, "
+            console.print(f"[bold]{s.name}[/]: {counts['done']}/{s.planned_runs} done, {counts['pending']} pending, "
                           f"{counts['failed']} failed" + (f", {per_hour:.0f} runs/hour" if per_hour else ""))
             for item in payload["recent_errors"]:
                 console.print(f"  [red]{item['run_id']}[/]: {item['error']}", highlight=False)
