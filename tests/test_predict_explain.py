@@ -45,8 +45,10 @@ def test_reasons_group_features_and_sum_their_contributions() -> None:
     out = reasons(infos, values, contrib)
     assert [r.group for r in out] == ["truncation", "recipe"]  # the tiny 'noise' group is dropped
     assert out[0].contribution == pytest.approx(-0.21)
-    assert out[0].text.startswith("examples whose answer is cut: 32 %")
-    assert out[0].text.endswith("\u2192 \u22120.21")
+    # The lead feature by its short name, the others of the group in words; the JSON keeps the names.
+    assert out[0].text == "answers cut by the context window: 32 % (with examples longer than the context window) \u2192 \u22120.21"
+    assert out[0].features == ("answer_cut_share", "truncated_example_share")
+    assert reasons(infos[3:], values[3:], contrib[3:])[0].text.startswith("noise: ")  # no short name: its meaning
     assert out[0].features == ("answer_cut_share", "truncated_example_share")
     assert reasons(infos, values, contrib, top=1) == out[:1]
 
@@ -76,3 +78,15 @@ def test_shap_plots_write_png_and_svg(tmp_path: Path) -> None:
     expl = p.explanation(df.head(3))
     np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base_values, p.predict_arrays(df.head(3))["metric"],
                                atol=1e-9)
+
+
+def test_a_value_is_compared_with_what_runs_that_succeeded_had() -> None:
+    infos = [FeatureInfo("probe_eval_sequence_accuracy", "dynamic", "accuracy", "share", "held-out exact match")]
+    typical = {"probe_eval_sequence_accuracy": 0.12}
+    (high,) = reasons(infos, np.array([0.2]), np.array([0.8]), unit="log-odds", typical=typical)
+    assert high.text == ("held-out answers already right after the probe: 20 %, more than most runs that succeeded "
+                         "(12 %) \u2192 raises the odds \u00d72.2")
+    (low,) = reasons(infos, np.array([0.05]), np.array([-0.7]), unit="log-odds", typical=typical)
+    assert "less than most runs that succeeded (12 %)" in low.text and "lowers the odds \u00d70.5" in low.text
+    (same,) = reasons(infos, np.array([0.121]), np.array([0.1]), unit="log-odds", typical=typical)
+    assert "about what runs that succeeded had" in same.text

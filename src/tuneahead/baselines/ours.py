@@ -32,6 +32,7 @@ from tuneahead.store.table import COST_PROBE, COST_PROXY, PROXY_METRIC, PROXY_ZE
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tuneahead.predict.cutoffs import CutOffs
     from tuneahead.predict.predictor import Predictor
 
 
@@ -87,6 +88,11 @@ class PredictorMethod:
             feature_cols=self.features,
             group_col=task.group_col if task.group_col in train.columns else None,
         )
+
+    def cut_offs(self, cost_ratio: float) -> CutOffs:
+        """GO / NO-GO cut-offs for the stakes, set on this fit's training runs (the gate's own rule)."""
+        assert self.predictor is not None
+        return self.predictor.cut_offs(cost_ratio)
 
     def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput:
         assert self.predictor is not None

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(None, "--model", help="override the recipe's base model"),
         adaptive: bool = config_option(CheckConfig, "adaptive", "--adaptive/--fixed"),
         max_probe_share: float = config_option(CheckConfig, "max_probe_share", "--max-probe-share"),
+        cost_ratio: float = config_option(CheckConfig, "cost_ratio", "--cost-ratio"),
         go_at: float = config_option(CheckConfig, "go_at", "--go-at"),
         no_go_at: float = config_option(CheckConfig, "no_go_at", "--no-go-at"),
         data_format: str = config_option(CheckConfig, "data_format", "--format"),
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
             from tuneahead.gate import check
 
             config = CheckConfig.build(
-                adaptive=adaptive, max_probe_share=max_probe_share, go_at=go_at, no_go_at=no_go_at,
+                adaptive=adaptive, max_probe_share=max_probe_share, cost_ratio=cost_ratio, go_at=go_at, no_go_at=no_go_at,
                 data_format=data_format, skip_invalid=skip_invalid, threads=threads, device=device,
                 accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
             )

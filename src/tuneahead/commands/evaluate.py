@@ -9,6 +9,7 @@ import typer
 from tuneahead.commands._common import console, emit_json, err_console, guarded
 from tuneahead.commands.fit import parse_threshold, split_list
 from tuneahead.errors import ExitCode, InputError, Location
+from tuneahead.predict.cutoffs import DEFAULT_COST_RATIO
 
 ALL_METHODS = (
     "tuneahead", "static-only", "dynamic-only", "recipe-only", "proxylm", "early-stop", "linear-early-stop", "majority",
@@ -32,6 +33,10 @@ def register(app: typer.Typer) -> None:
         methods: list[str] = typer.Option(None, "--methods", help=f"methods to compare (default: all): {', '.join(ALL_METHODS)}"),
         fractions: list[str] = typer.Option(None, "--fractions", help="early-stop prefixes in % of the run [10,20,30]"),
         decision_threshold: float = typer.Option(0.5, "--decision-threshold", help="let a run through when P(success) >= this"),
+        cost_ratio: float = typer.Option(
+            DEFAULT_COST_RATIO, "--cost-ratio", help="what stopping a run that would have succeeded costs, in failed "
+            "full runs: TuneAhead's verdict cut-offs are set for it on each fold's training runs, as `check` does"
+        ),
         n_boot: int = typer.Option(500, "--bootstrap", help="bootstrap resamples for confidence intervals (0: none)"),
         tolerance: float = typer.Option(None, "--tolerance", help="forecast tolerance (default ±3 pp: 0.03 or 3)"),
         id_cols: list[str] = typer.Option(None, "--id-cols", help="identifier columns to ignore"),
@@ -67,9 +72,13 @@ def register(app: typer.Typer) -> None:
             if seeds < 1 or folds < 2:
                 raise InputError("need --seeds >= 1 and --folds >= 2")
             from tuneahead.gate.policy import Policy
+            from tuneahead.predict.cutoffs import fixed_cut_offs
 
-            policy = Policy()  # verdicts at the gate's own cut-offs
+            if not cost_ratio > 0:
+                raise InputError("--cost-ratio must be a positive number", Location(field="cost_ratio"))
+            policy = Policy.for_stakes(fixed_cut_offs(cost_ratio))  # methods that set no cut-offs of their own
             config = EvalConfig(
+                cost_ratio=cost_ratio,
                 split_by=None if split_by.lower() == "none" else split_by,
                 n_folds=folds,
                 seeds=tuple(range(seeds)),
@@ -156,10 +165,10 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
     )
     forecast = (("rmse", "RMSE", "num"), ("within_tol", f"±{result.tolerance:g}", "pct"),
                 ("interval_coverage", "interval coverage", "pct"), ("interval_width", "width", "num"))
-    verdicts = (("go_share", "GO", "pct"), ("go_precision", "GO→succ.", "pct"), ("no_go_share", "NO-GO", "pct"),
-                ("no_go_precision", "NO-GO→fail", "pct"), ("uncertain_share", "UNCERTAIN", "pct"))
-    no_go_at, go_at = cfg.verdict_thresholds
-    for title, columns in (("gate", gate), (f"verdicts at P(success) >= {go_at:g} / <= {no_go_at:g}", verdicts),
+    verdicts = (("go_at", "GO at", "num"), ("no_go_at", "NO-GO at", "num"), ("go_share", "GO", "pct"), ("go_precision", "GO→succ.", "pct"), ("no_go_share", "NO-GO", "pct"),
+                ("no_go_precision", "NO-GO→fail", "pct"), ("uncertain_share", "UNCERTAIN", "pct"),
+                ("verdict_successes_lost", "succ. stopped", "int"), ("verdict_savings_of_oracle", "saved/oracle", "pct"))
+    for title, columns in (("gate", gate), (f"verdicts at cost ratio {cfg.cost_ratio:g}", verdicts),
                            ("forecast of the final metric", forecast)):
         table = Table(title=title, box=box.SIMPLE_HEAD, header_style="bold", title_justify="left", pad_edge=False,
                       collapse_padding=True)

@@ -42,6 +42,9 @@ class EvalConfig:
     ci_level: float = 0.95
     tolerance: float | None = None  # ±3 pp by default (0.03 or 3 depending on the metric's scale)
     verdict_thresholds: tuple[float, float] = VERDICT_THRESHOLDS  # (NO-GO at or below, GO at or above)
+    # The stakes (see `predict.cutoffs`): a method that can set its own cut-offs on its training runs
+    # (`cut_offs(cost_ratio)`) is judged at those; the others at `verdict_thresholds`.
+    cost_ratio: float = 1.0
 
 
 @dataclass
@@ -154,8 +157,8 @@ def evaluate(
             continue
         start = time.perf_counter()
         try:
-            outputs = [_cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed)
-                       for seed in config.seeds]
+            outputs = [_cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed,
+                                      config.cost_ratio) for seed in config.seeds]
         except TuneAheadError as exc:
             results.append(MethodResult(m.name, m.description, "failed", exc.message))
             say(f"{m.name}: failed ({exc.message})")
@@ -215,9 +218,15 @@ def _paired_auroc(outputs: dict[str, list[MethodOutput]], results: list[MethodRe
     return int(common.sum())
 
 
-def _cross_predict(method: Method, table: pd.DataFrame, task: Task, folds: np.ndarray, seed: int) -> MethodOutput:
+def _cross_predict(
+    method: Method, table: pd.DataFrame, task: Task, folds: np.ndarray, seed: int, cost_ratio: float
+) -> MethodOutput:
+    """Each fold predicted by the method fitted on the others; with the fold's own stakes-based cut-offs when
+    the method sets them (an optional `cut_offs(cost_ratio)`, e.g. the predictor's)."""
     n = len(table)
     arrays = {k: np.full(n, np.nan) for k in ("metric", "lo", "hi", "p_success", "decide_cost")}
+    sets_cut_offs = callable(getattr(method, "cut_offs", None))
+    go_at, no_go_at = np.full(n, np.nan), np.full(n, np.nan)
     prefix = False
     for f in np.unique(folds):
         test = folds == f
@@ -226,7 +235,12 @@ def _cross_predict(method: Method, table: pd.DataFrame, task: Task, folds: np.nd
         prefix = out.cost_is_prefix
         for k, values in arrays.items():
             values[test] = getattr(out, k)
-    return MethodOutput(**arrays, cost_is_prefix=prefix)
+        if sets_cut_offs:
+            cut = method.cut_offs(cost_ratio)  # type: ignore[attr-defined]
+            go_at[test], no_go_at[test] = cut.go_at, cut.no_go_at
+    if not sets_cut_offs:
+        return MethodOutput(**arrays, cost_is_prefix=prefix)
+    return MethodOutput(**arrays, cost_is_prefix=prefix, go_at=go_at, no_go_at=no_go_at)
 
 
 def _score(

@@ -41,6 +41,11 @@ METRIC_NAMES: tuple[str, ...] = (
     "no_go_share",
     "no_go_precision",
     "uncertain_share",
+    "go_at",
+    "no_go_at",
+    "decided_share",
+    "verdict_successes_lost",
+    "verdict_savings_of_oracle",
 )
 # The gate's default NO-GO / GO cut-offs (`tuneahead.gate.policy.Policy`; evaluate does not import the gate,
 # and tests/test_evaluate_metrics.py checks that the two agree). Pass others through `EvalConfig`.
@@ -57,6 +62,10 @@ class MethodOutput:
     p_success: np.ndarray
     decide_cost: np.ndarray
     cost_is_prefix: bool = False
+    # Per-run GO / NO-GO cut-offs the method set for the stakes on its own training runs (None: the
+    # evaluation's verdict thresholds). +inf / -inf: that verdict is not given.
+    go_at: np.ndarray | None = None
+    no_go_at: np.ndarray | None = None
 
     @classmethod
     def point_only(cls, metric: np.ndarray, decide_cost: np.ndarray, cost_is_prefix: bool = False) -> MethodOutput:
@@ -68,6 +77,8 @@ class MethodOutput:
         return MethodOutput(
             self.metric[index], self.lo[index], self.hi[index], self.p_success[index], self.decide_cost[index],
             self.cost_is_prefix,
+            None if self.go_at is None else self.go_at[index],
+            None if self.no_go_at is None else self.no_go_at[index],
         )
 
 
@@ -144,12 +155,22 @@ def compute_metrics(
     m["interval_width"] = float(np.mean(out.hi[has_iv] - out.lo[has_iv])) if has_iv.any() else float("nan")
     m.update(savings(cost_full, out.decide_cost, let_through, success, cost_is_prefix=out.cost_is_prefix))
     m["undecided_share"] = float(np.mean(~decided))
-    low, high = verdict_thresholds
+    low = np.full(p.shape, float(verdict_thresholds[0]))
+    high = np.full(p.shape, float(verdict_thresholds[1]))
+    if out.go_at is not None and out.no_go_at is not None:
+        low, high = out.no_go_at, out.go_at  # the method's own cut-offs for the stakes
+    for key, cut in (("no_go_at", low), ("go_at", high)):
+        m[key] = float(np.mean(cut[np.isfinite(cut)])) if np.isfinite(cut).any() else float("nan")
     go, no_go = decided & (p >= high), decided & (p <= low)
     m["go_share"], m["no_go_share"] = float(np.mean(go)), float(np.mean(no_go))
     m["uncertain_share"] = float(np.mean(~(go | no_go)))
+    m["decided_share"] = float(np.mean(go | no_go))
     m["go_precision"] = _ratio((go & success).sum(), go.sum())
     m["no_go_precision"] = _ratio((no_go & failure).sum(), no_go.sum())
+    # The three-way gate stops only its NO-GO runs (an UNCERTAIN one is the user's call; counted as run).
+    stopped = savings(cost_full, out.decide_cost, ~no_go, success, cost_is_prefix=out.cost_is_prefix)
+    m["verdict_successes_lost"] = stopped["successes_lost"]
+    m["verdict_savings_of_oracle"] = stopped["savings_of_oracle"]
     return m
 
 

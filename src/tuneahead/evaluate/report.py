@@ -23,11 +23,16 @@ GATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("successes_lost", "successes lost", "int"),
 )
 VERDICT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("go_at", "GO at P ≥", "num"),
+    ("no_go_at", "NO-GO at P ≤", "num"),
     ("go_share", "GO", "pct"),
     ("go_precision", "GO then success", "pct"),
     ("no_go_share", "NO-GO", "pct"),
     ("no_go_precision", "NO-GO then failure", "pct"),
     ("uncertain_share", "UNCERTAIN", "pct"),
+    ("decided_share", "decided", "pct"),
+    ("verdict_successes_lost", "successes stopped", "int"),
+    ("verdict_savings_of_oracle", "saved, of oracle", "pct"),
 )
 FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("rmse", "RMSE", "num"),
@@ -86,8 +91,14 @@ def to_markdown(result: EvaluationResult) -> str:
         "",
         *_table(result, GATE_COLUMNS),
         "",
-        f"## Verdicts at the gate's thresholds (GO at P(success) ≥ {result.config.verdict_thresholds[1]:g}, "
-        f"NO-GO at ≤ {result.config.verdict_thresholds[0]:g})",
+        f"## Verdicts at cost ratio {result.config.cost_ratio:g}",
+        "",
+        f"The cost ratio is what stopping a run that would have succeeded costs, in failed full runs. A method "
+        f"that sets its own cut-offs for these stakes (TuneAhead's, as `tuneahead check` does) sets them on each "
+        f"fold's training runs (the cut-off columns: mean over folds; – where that verdict was never given); the "
+        f"others are judged at GO ≥ {result.config.verdict_thresholds[1]:g}, NO-GO ≤ "
+        f"{result.config.verdict_thresholds[0]:g}. The three-way gate stops only its NO-GO runs: successes "
+        "stopped and savings count those.",
         "",
         "From P(success) alone. `tuneahead check` adds rules on top: a diverged probe (or, for exact match, "
         "no training answer kept whole) is a NO-GO, and a GO with an error finding or outside the training "

@@ -52,6 +52,50 @@ def relative_features(static: Mapping[str, float], dynamic: Mapping[str, float])
     return {OVER_MAJORITY: accuracy - guess if ok else math.nan}
 
 
+# ---------------------------------------------------------------- directions known from first principles
+
+#: Features that measure a defect of the data or the recipe: more of it never makes success likelier.
+#: The success models are held to it (LightGBM monotone constraints, sign bounds in the linear model), so
+#: a corpus in which, say, leaky runs happened to succeed more often cannot teach the gate to reward a leak.
+#: -1: P(success) may only fall as the value rises; +1: only rise. Every other feature is left free.
+KNOWN_DIRECTIONS: dict[str, int] = {
+    # leakage between eval and train
+    "eval_exact_leak_share": -1,
+    "eval_near_leak_share": -1,
+    "eval_ngram_leak_share": -1,
+    "eval_ngram_overlap_mean": -1,
+    "eval_prompt_leak_share": -1,
+    # duplicates and conflicting labels
+    "exact_duplicate_share": -1,
+    "near_duplicate_share": -1,
+    "duplicate_prompt_share": -1,
+    "conflicting_answer_share": -1,
+    # truncation by the context window
+    "truncated_example_share": -1,
+    "answer_cut_share": -1,
+    "answer_lost_share": -1,
+    "completion_tokens_truncated_share": -1,
+    "eval_answer_cut_share": -1,
+    # examples with nothing to learn, loss on prompt tokens
+    "no_label_example_share": -1,
+    "probe_empty_step_share": -1,
+    "prompt_loss_share": -1,
+    "recipe_loss_on_all_tokens": -1,
+    # answer skew: a more even spread of answers never makes success less likely
+    "answer_entropy_norm": +1,
+    # the checks' own findings, and a probe that diverged
+    "findings_errors": -1,
+    "findings_warnings": -1,
+    "probe_diverged": -1,
+    "probe_nonfinite": -1,
+}
+
+
+def known_direction(name: str) -> int:
+    """-1, +1 or 0 (free): how P(success) may move as the feature rises (see `KNOWN_DIRECTIONS`)."""
+    return KNOWN_DIRECTIONS.get(name, 0)
+
+
 # ---------------------------------------------------------------- the recipe's own hyperparameters
 
 

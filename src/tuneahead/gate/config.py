@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tuneahead.gate.policy import Policy
+from tuneahead.predict.cutoffs import DEFAULT_COST_RATIO, CutOffs, fixed_cut_offs
 from tuneahead.probe.config import ProbeConfig, config_error
 
 DEFAULT_MAX_PROBE_SHARE = 0.10  # adaptive probing never takes the check past this share of the full run
@@ -26,8 +27,15 @@ class CheckConfig(BaseModel):
     adaptive: bool = Field(True, description="extend an inconclusive probe (--adaptive/--fixed)")
     max_probe_share: float = Field(DEFAULT_MAX_PROBE_SHARE, gt=0, le=1,
                                    description="adaptive probing stops before this share of the full run's FLOPs")
-    go_at: float = Field(Policy().go_at, ge=0, le=1, description="GO when P(success) is at least this")
-    no_go_at: float = Field(Policy().no_go_at, ge=0, le=1, description="NO-GO when P(success) is at most this")
+    cost_ratio: float = Field(
+        DEFAULT_COST_RATIO, gt=0,
+        description="what stopping a run that would have succeeded costs, in failed full runs (2: a lost "
+                    "success hurts twice as much as a wasted run); sets the GO / NO-GO cut-offs",
+    )
+    go_at: float | None = Field(None, ge=0, le=1,
+                                description="GO when P(success) is at least this (default: set by --cost-ratio)")
+    no_go_at: float | None = Field(None, ge=0, le=1,
+                                   description="NO-GO when P(success) is at most this (default: set by --cost-ratio)")
     data_format: str = Field("auto", description="data format (see `describe --help`)")
     skip_invalid: bool = Field(False, description="count and skip invalid rows")
     threads: int | None = Field(_PROBE["threads"].default, ge=1, description=_PROBE["threads"].description)
@@ -38,13 +46,13 @@ class CheckConfig(BaseModel):
 
     @model_validator(mode="after")
     def _thresholds_and_probe(self) -> CheckConfig:
-        self.policy  # noqa: B018 -- crossed GO / NO-GO thresholds are refused here, naming the field
+        self.policy(fixed_cut_offs(self.cost_ratio))  # crossed GO / NO-GO thresholds are refused here
         self.probe()  # the probe's knobs are checked by the probe's own config
         return self
 
-    @property
-    def policy(self) -> Policy:
-        return Policy(go_at=self.go_at, no_go_at=self.no_go_at)
+    def policy(self, cut_offs: CutOffs) -> Policy:
+        """The cut-offs for a predictor's `cut_offs` at this cost ratio, with any the user fixed."""
+        return Policy.for_stakes(cut_offs, go_at=self.go_at, no_go_at=self.no_go_at)
 
     def probe(self, steps: int | None = None) -> ProbeConfig:
         """The probe's config for a stage of this check (`steps`: None for the default length)."""

@@ -65,6 +65,7 @@ class Verdict:
     coverage: float
     why: str  # the rule that decided, in words
     rule: str | None  # a rule that decided NO-GO whatever P(success) said ("diverged", ...), else None
+    cut_offs: dict[str, Any]  # the GO / NO-GO cut-offs used and how they were set (`Policy.describe`)
     # What decides the verdict is explained: P(success) when a trained success model gave it (SHAP
     # values in log-odds), else the metric forecast (SHAP values in units of the metric).
     explains: str  # "p_success" or "forecast"
@@ -103,6 +104,7 @@ class Verdict:
             "forecast": {"metric": self.forecast, "interval": list(self.interval), "coverage": self.coverage},
             "why": self.why,
             "rule": self.rule,
+            "cut_offs": self.cut_offs,
             "explains": {"p_success": "P(success), in log-odds before calibration",
                          "forecast": "the metric forecast"}[self.explains],
             "reasons": [r.to_dict() for r in self.reasons],
@@ -156,10 +158,10 @@ def check(
 
     started = time.perf_counter()
     say = progress or (lambda kind, payload: None)
-    if policy is not None:
+    if policy is not None:  # fixed cut-offs (a policy from stakes is made per stage, below)
         settings = {"go_at": policy.go_at, "no_go_at": policy.no_go_at, **settings}
     cfg = CheckConfig.build(config, **settings)
-    policy, adaptive, max_probe_share = cfg.policy, cfg.adaptive, cfg.max_probe_share
+    adaptive, max_probe_share = cfg.adaptive, cfg.max_probe_share
     data_format, skip_invalid = cfg.data_format, cfg.skip_invalid
     if not isinstance(recipe, (str, Path)):
         rec = recipe
@@ -194,6 +196,7 @@ def check(
     first_steps: int | None = None
     skipped: str | None = None
     result = forecast = judgement = None
+    stage_policy: Policy | None = None
     features: dict[str, float] = {}
     for i, stage in enumerate(bundle.stages):
         steps = None
@@ -223,17 +226,20 @@ def check(
             forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))
         empty = result.features.get("probe_empty_step_share", 0.0)
         errors = [f.code for f in (*described.findings, *result.findings) if f.severity == "error"]
+        stage_policy = cfg.policy(stage.predictor.cut_offs(cfg.cost_ratio))  # each stage's own training runs
         judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
                           nothing_to_learn=empty >= NOTHING_TO_LEARN, no_whole_answer=no_whole_answer,
-                          error_findings=errors, policy=policy)
+                          error_findings=errors, policy=stage_policy)
         stages.append(StageResult(
             stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
-            forecast.metric, forecast.interval, forecast.p_success, judgement.decision.value,
+            # The P the stage's verdict used (after the out-of-distribution adjustment): the headline's figure.
+            forecast.metric, forecast.interval,
+            judgement.p_success if math.isfinite(judgement.p_success) else None, judgement.decision.value,
         ))
         if judgement.decision is not Decision.UNCERTAIN or not adaptive or forecast.ood or judgement.blocked_by:
             break  # a longer probe cannot clear a finding or the predictor's unfamiliarity
-    assert result is not None and forecast is not None and judgement is not None
-    verdict = _verdict(rec, goal, bundle, described, result, forecast, judgement, stages, check_flops,
+    assert result is not None and forecast is not None and judgement is not None and stage_policy is not None
+    verdict = _verdict(rec, goal, bundle, described, result, forecast, judgement, stage_policy, stages, check_flops,
                        features, time.perf_counter() - started)
     if skipped and verdict.decision is Decision.UNCERTAIN and adaptive:
         verdict.notes.append(skipped)
@@ -255,7 +261,8 @@ def _probe(rec, train, evals, loaded, probe_config: ProbeConfig, say):
 
 
 def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, forecast, judgement: Judgement,
-             stages: list[StageResult], check_flops: float, features: dict[str, float], seconds: float) -> Verdict:
+             policy: Policy, stages: list[StageResult], check_flops: float, features: dict[str, float],
+             seconds: float) -> Verdict:
     from tuneahead.data.findings import SEVERITY_ORDER
 
     findings = sorted([*described.findings, *result.findings], key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
@@ -284,6 +291,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         coverage=forecast.coverage,
         why=judgement.why,
         rule=judgement.rule,
+        cut_offs=policy.describe(),
         explains="p_success" if explain_p else "forecast",
         reasons=_name_findings(forecast.p_reasons if explain_p else forecast.reasons, described.findings),
         contributions=forecast.p_contributions if explain_p else forecast.contributions,

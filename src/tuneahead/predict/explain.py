@@ -11,12 +11,13 @@ push: in units of the metric for the forecast, as an odds factor for P(success).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from tuneahead.features.phrases import phrase as short_name
 from tuneahead.features.row import FeatureInfo
 
 
@@ -65,13 +66,29 @@ ContributionUnit = Literal["metric", "log-odds"]
 
 
 def format_contribution(c: float, unit: ContributionUnit = "metric") -> str:
-    """A push on the forecast (+0.12) or, for log-odds, the factor it puts on the odds of success (odds ×1.6)."""
+    """A push on the forecast (+0.12) or, for log-odds, the factor it puts on the odds of success, in words
+    ("raises the odds ×1.6", "lowers the odds ×0.5")."""
     if unit == "log-odds":
         factor = math.exp(c)
-        return f"odds \u00d7{factor:.2g}" if factor < 10 else f"odds \u00d7{factor:.0f}"
+        verb = "raises" if c > 0 else "lowers"
+        return f"{verb} the odds \u00d7{factor:.2g}" if factor < 10 else f"{verb} the odds \u00d7{factor:.0f}"
     sign = "+" if c >= 0 else "\u2212"
     return f"{sign}{abs(c):.2g}" if abs(c) < 0.01 else f"{sign}{abs(c):.2f}"
 
+
+
+def compared(value: float, typical: float | None, unit: str) -> str:
+    """How a value compares with what runs that succeeded had, in words ("" when there is nothing to say)."""
+    if typical is None or not math.isfinite(typical) or value is None or not math.isfinite(value):
+        return ""
+    if unit.lower() == "bool":
+        usual = "yes" if typical >= 0.5 else "no"
+        return f"most runs that succeeded: {usual}"
+    spread = max(abs(typical), abs(value), 1e-12)
+    if abs(value - typical) <= 0.05 * spread:
+        return "about what runs that succeeded had"
+    side = "more" if value > typical else "less"
+    return f"{side} than most runs that succeeded ({format_value(typical, unit)})"
 
 
 def reasons(
@@ -82,10 +99,12 @@ def reasons(
     top: int = 5,
     min_share: float = 0.02,
     unit: ContributionUnit = "metric",
+    typical: Mapping[str, float] | None = None,
 ) -> list[Reason]:
     """The `top` groups by |total contribution|, dropping groups below `min_share` of the total movement.
 
-    `unit`: what the contributions are in, "metric" (the forecast) or "log-odds" (P(success))."""
+    `unit`: what the contributions are in, "metric" (the forecast) or "log-odds" (P(success)). `typical`:
+    each feature's median among training runs that succeeded, which the phrase compares the value with."""
     groups: dict[str, list[int]] = {}
     for j, info in enumerate(infos):
         groups.setdefault(_group_label(info), []).append(j)
@@ -97,10 +116,15 @@ def reasons(
             continue
         order = sorted(idx, key=lambda j: -abs(contributions[j]))
         lead = infos[order[0]]
-        phrase = f"{lead.meaning}: {format_value(float(values[order[0]]), lead.unit)}"
-        others = [infos[j].name for j in order[1:] if abs(contributions[j]) >= min_share * total_abs]
-        if others:
-            phrase += f" (with {', '.join(others[:3])}{' …' if len(others) > 3 else ''})"
+        value = float(values[order[0]])
+        phrase = f"{short_name(lead.name, lead.meaning)}: {format_value(value, lead.unit)}"
+        comparison = compared(value, (typical or {}).get(lead.name), lead.unit)
+        if comparison:
+            phrase += f", {comparison}"
+        others = [j for j in order[1:] if abs(contributions[j]) >= min_share * total_abs]
+        if others:  # named in words; the JSON lists every feature of the group
+            names = [short_name(infos[j].name, infos[j].name) for j in others[:2]]
+            phrase += f" (with {', '.join(names)}{' …' if len(others) > 2 else ''})"
         out.append(
             Reason(group, c, tuple(infos[j].name for j in order), phrase, format_contribution(c, unit))
         )

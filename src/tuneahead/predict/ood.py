@@ -25,6 +25,7 @@ class FeatureSummary:
     q50: float
     q99: float
     missing_share: float
+    q50_success: float = np.nan  # the median among training runs that reached their target (for reasons)
 
     def to_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -38,8 +39,10 @@ class TrainingSummary:
 
     @classmethod
     def from_matrix(
-        cls, X: np.ndarray, names: Sequence[str], thresholds: np.ndarray | None = None
+        cls, X: np.ndarray, names: Sequence[str], thresholds: np.ndarray | None = None,
+        success: np.ndarray | None = None,
     ) -> TrainingSummary:
+        """`thresholds`: the bars the success model knows; `success`: which runs reached their target."""
         feats: dict[str, FeatureSummary] = {}
         for j, name in enumerate(names):
             col = X[:, j]
@@ -49,7 +52,10 @@ class TrainingSummary:
                 feats[name] = FeatureSummary(np.nan, np.nan, np.nan, np.nan, np.nan, miss)
                 continue
             q01, q50, q99 = np.quantile(ok, [0.01, 0.5, 0.99])
-            feats[name] = FeatureSummary(float(ok.min()), float(ok.max()), float(q01), float(q50), float(q99), miss)
+            won = col[np.isfinite(col) & success] if success is not None else np.array([])
+            q50_success = float(np.median(won)) if len(won) else np.nan
+            feats[name] = FeatureSummary(float(ok.min()), float(ok.max()), float(q01), float(q50), float(q99), miss,
+                                         q50_success)
         tr = None
         if thresholds is not None and np.isfinite(thresholds).any():
             t = thresholds[np.isfinite(thresholds)]

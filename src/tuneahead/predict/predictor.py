@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +42,7 @@ from tuneahead.features.row import (
     DEFAULT_RECIPE_PREFIXES,
     FeatureInfo,
     feature_info,
+    known_direction,
 )
 from tuneahead.predict.calibration import (
     CalibrationKind,
@@ -51,7 +52,9 @@ from tuneahead.predict.calibration import (
     expected_calibration_error,
     fit_calibrator,
 )
+from tuneahead.predict.bars import grid_bars, stack
 from tuneahead.predict.conformal import ResidualModel, cross_fitted_p
+from tuneahead.predict.cutoffs import DEFAULT_COST_RATIO, CutOffs, cut_offs_for_stakes, fixed_cut_offs
 from tuneahead.predict.explain import Reason, global_importance, reasons
 from tuneahead.predict.lgbm import (
     PREDICT_PARAMS,
@@ -279,7 +282,9 @@ class Predictor:
         if labelled.sum() >= MIN_RUNS:
             self._fit_probability(X[labelled], y[labelled], t[labelled], oof[labelled], folds[labelled])
 
-        self.summary = TrainingSummary.from_matrix(X, names, t if threshold_col else None)
+        # The bars P(success) was trained at: each run's own and the stacked grid's (`predict.bars`).
+        known_bars = np.concatenate([t, grid_bars(y, self.bounds)]) if labelled.any() else None
+        self.summary = TrainingSummary.from_matrix(X, names, known_bars, success=labelled & (y >= t))
         contrib = np.asarray(self.regressor.predict(X, pred_contrib=True, **PREDICT_PARAMS))
         self.importance = global_importance(names, contrib[:, :-1])
         return self
@@ -298,52 +303,60 @@ class Predictor:
         return np.full(len(table), float(threshold))
 
     def _fit_probability(self, X: np.ndarray, y: np.ndarray, t: np.ndarray, oof: np.ndarray, folds: np.ndarray) -> None:
-        success = (y >= t).astype(float)
+        """P(success) sources for any bar, trained on the runs stacked at a grid of bars (`predict.bars`).
+
+        Every source is cross-fitted, calibrated and scored on the stacked rows (the Brier score over all
+        bars is a proper score of the whole predictive distribution P(y >= b)); scores at the runs' own bars
+        are reported beside it. Data-problem features and the bar keep their known directions.
+        """
+        assert self.schema is not None
+        st = stack(X, y, t, self.bounds)
+        success, fold_s = st.success, folds[st.run]
+        own_success = success[st.own]
         kinds: list[CalibrationKind] = (
             ["isotonic", "platt"] if self.calibration_requested == "auto" else [self.calibration_requested]
         )
-        raw: dict[str, np.ndarray] = {"conformal": cross_fitted_p(oof, y, t, folds)}
+        raw: dict[str, np.ndarray] = {"conformal": cross_fitted_p(oof[st.run], y[st.run], st.bar, fold_s)}
 
-        n_pos, n_neg = int(success.sum()), int(len(success) - success.sum())
-        self.classifier_uses_threshold = bool(np.unique(t).size > 1)  # per-run thresholds that vary
-        self.classifier_threshold = None if self.classifier_uses_threshold else float(t[0])
-        Xc = self._success_matrix(X, t)
+        n_pos, n_neg = int(own_success.sum()), int(len(own_success) - own_success.sum())
+        self.classifier_uses_threshold = True  # the bar is always an input: P answers at any bar
+        self.classifier_threshold = None
+        Xc = _with_threshold(st.X, st.bar)
+        directions = [known_direction(name) for name in self.schema.names] + [-1]  # the bar: higher, never likelier
         if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "classifier"):
-            # A higher bar can never make success likelier for the same run. Left free, trees learn the
-            # opposite from the corpus: bars are set high on tasks that are easy, and easy tasks succeed.
-            monotone = [0] * X.shape[1] + [-1] if self.classifier_uses_threshold else None
-            p_oof, rounds, bp, tried = select_and_cross_fit(
-                Xc, success, folds, self._candidates(), "binary", monotone
-            )
+            # Leaves are sized in runs: a run's stacked rows share every feature but the bar.
+            candidates = [replace(c, min_data_in_leaf=c.min_data_in_leaf * st.rows_per_run) for c in self._candidates()]
+            p_oof, rounds, bp, tried = select_and_cross_fit(Xc, success, fold_s, candidates, "binary", directions)
             raw["classifier"] = p_oof
             self.rounds["classifier"] = rounds
-            self.classifier = lgb_train(Xc, success, bp, "binary", rounds, monotone)
+            self.classifier = lgb_train(Xc, success, bp, "binary", rounds, directions)
             self.diagnostics.setdefault("regularisation", {})["classifier"] = tried
         if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "linear"):
-            signs = {X.shape[1]: -1} if self.classifier_uses_threshold else {}  # the bar: as above
-            p_oof, c, tried = cross_fit_linear(Xc, success, folds, signs)
+            signs = {j: d for j, d in enumerate(directions) if d}
+            p_oof, c, tried = cross_fit_linear(Xc, success, fold_s, signs)
             raw["linear"] = p_oof
             self.linear = LinearClassifier(c, signs).fit(Xc, success)
             self.diagnostics.setdefault("regularisation", {})["linear"] = tried
 
-        report: dict[str, Any] = {"n_labelled": len(success), "n_success": n_pos, "n_failure": n_neg, "methods": {}}
+        report: dict[str, Any] = {"n_labelled": len(own_success), "n_success": n_pos, "n_failure": n_neg,
+                                  "bars_per_run": st.rows_per_run, "methods": {}}
+        calibrated_oof: dict[str, np.ndarray] = {}
         for method, p in raw.items():
             # "identity" competes too: a well-behaved source may need no calibration at all.
             method_kinds = [*kinds, "identity"] if self.calibration_requested == "auto" else kinds
-            scores = {}
-            for kind in method_kinds:
-                p_cal = cross_fit(p, success, folds, kind)
-                scores[kind] = brier(p_cal, success)
+            scores = {kind: brier(cross_fit(p, success, fold_s, kind), success) for kind in method_kinds}
             best_kind = min(scores, key=lambda k: scores[k])
             self.calibrators[method] = fit_calibrator(p, success, best_kind)  # type: ignore[arg-type]
-            p_best = cross_fit(p, success, folds, best_kind)  # type: ignore[arg-type]
+            p_best = cross_fit(p, success, fold_s, best_kind)  # type: ignore[arg-type]
+            calibrated_oof[method] = p_best
             report["methods"][method] = {
                 "calibration": best_kind,
                 "brier_raw": brier(p, success),
                 "brier_calibrated": scores[best_kind],
-                "ece_raw": expected_calibration_error(p, success),
                 "ece_calibrated": expected_calibration_error(p_best, success),
-                "auroc": _auroc(p, success),
+                "own_bar_brier": brier(p_best[st.own], own_success),
+                "own_bar_ece": expected_calibration_error(p_best[st.own], own_success),
+                "auroc": _auroc(p_best[st.own], own_success),
             }
         if self.p_method_requested in ("classifier", "linear") and self.p_method_requested not in raw:
             raise InputError(
@@ -354,6 +367,10 @@ class Predictor:
         allowed = [m for m in raw if self.p_method_requested in ("auto", m)]
         self.p_method = min(allowed, key=lambda m: report["methods"][m]["brier_calibrated"])
         report["chosen"] = self.p_method
+        # What the chosen source said, out of fold, about each training run at its own bar: the gate sets its
+        # cut-offs for a user's stakes from these (`Predictor.cut_offs`), never from test runs.
+        report["oof_own_bar"] = {"p": [round(float(v), 6) for v in calibrated_oof[self.p_method][st.own]],
+                                 "success": [int(v) for v in own_success]}
         self.diagnostics["p_success"] = report
 
     def _set_schema(self, names: Sequence[str], stored: FeatureSchema | None = None) -> None:
@@ -397,6 +414,8 @@ class Predictor:
         out = self.predict_arrays(rows, threshold, coverage=coverage, strict=strict, contributions=explain)
         schema = self._require_fitted()
         X, cov = out["X"], out["coverage"]
+        # What runs that succeeded typically had, for the reasons' comparisons.
+        typical = {n: f.q50_success for n, f in self.summary.features.items()} if self.summary else {}
         forecasts = []
         for i in range(len(X)):
             t = out["threshold"][i]
@@ -412,13 +431,14 @@ class Predictor:
                 row_c = out["contributions"][i]
                 contrib = {n: float(c) for n, c in zip(schema.names, row_c[:-1], strict=True)}
                 base = float(row_c[-1])
-                why = tuple(reasons(self._infos, X[i], row_c[:-1], top=top_reasons))
+                why = tuple(reasons(self._infos, X[i], row_c[:-1], top=top_reasons, typical=typical))
                 row_p = out["p_contributions"][i]
                 if np.isfinite(row_p[-1]):
                     infos, values = self._success_inputs(X[i], t)
                     p_contrib = {info.name: float(c) for info, c in zip(infos, row_p[:-1], strict=True)}
                     p_base = float(row_p[-1])
-                    p_why = tuple(reasons(infos, values, row_p[:-1], top=top_reasons, unit="log-odds"))
+                    p_why = tuple(reasons(infos, values, row_p[:-1], top=top_reasons, unit="log-odds",
+                                          typical=typical))
             p_raw = out["p_raw"][i]
             forecasts.append(
                 Forecast(
@@ -549,7 +569,7 @@ class Predictor:
         """The success model's inputs for one row: the features, and the bar when it is an input."""
         if not self.classifier_uses_threshold:
             return self._infos, x
-        bar = FeatureInfo(self.threshold_col or "target", "recipe", "target", "", "the bar the final metric must reach")
+        bar = FeatureInfo(self.threshold_col or "target", "recipe", "target", "", "your target (the bar the final metric must reach)")
         return [*self._infos, bar], np.append(x, t)
 
     def _success_model(self) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -560,6 +580,14 @@ class Predictor:
         if self.p_method == "linear" and linear is not None:
             return linear.predict_p
         return None
+
+    def cut_offs(self, cost_ratio: float = DEFAULT_COST_RATIO) -> CutOffs:
+        """GO / NO-GO cut-offs for a user's stakes, from this predictor's training runs (`predict.cutoffs`)."""
+        self._require_fitted()
+        record = (self.diagnostics.get("p_success") or {}).get("oof_own_bar")
+        if not record:
+            return fixed_cut_offs(cost_ratio)
+        return cut_offs_for_stakes(cost_ratio, np.asarray(record["p"], float), np.asarray(record["success"], bool))
 
     # ------------------------------------------------------------- explain
 

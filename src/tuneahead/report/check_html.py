@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneahead.formatting import gpu_time, pct
+from tuneahead.report.check_view import cut_offs_text
 
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def render_check_html(verdict: Verdict) -> str:
         f"<p><b>P(success)</b> {pct(v.p_success)} · <b>forecast</b> {_num(v.forecast)} "
         f"({v.coverage:.0%} interval {_num(lo)}–{_num(hi)}) · <b>target</b> {v.target.value:g}</p>",
         f"<p class=\"muted\">{e(v.why)}.</p>",
+        f'<p class="muted small">Cut-offs: {e(cut_offs_text(v.cut_offs))}</p>',
     ]
     for note in v.notes:
         parts.append(f'<p class="note small">{e(note)}</p>')

@@ -19,12 +19,23 @@ if TYPE_CHECKING:
 DECISION_STYLE = {"GO": "bold white on green", "NO-GO": "bold white on red", "UNCERTAIN": "bold black on yellow"}
 
 
+def cut_offs_text(cut_offs: dict) -> str:
+    """The cut-offs a verdict used, in words: 'GO at P >= 62 %, NO-GO at P <= 31 % (cost ratio 1; set on ...)'."""
+    go, no_go = cut_offs.get("go_at"), cut_offs.get("no_go_at")
+    parts = [f"GO at P \u2265 {pct(go)}" if go is not None else "no GO (no cut-off kept its promise)",
+             f"NO-GO at P \u2264 {pct(no_go)}" if no_go is not None else "no NO-GO (no cut-off kept its promise)"]
+    ratio = cut_offs.get("cost_ratio")
+    how = (f"cost ratio {ratio:g}; " if ratio is not None else "") + str(cut_offs.get("basis", ""))
+    return f"{', '.join(parts)} ({how})"
+
+
 def render_check(console: Console, v: Verdict, *, html_path: str | None = None, top: int = 5) -> None:
     lo, hi = v.interval
     head = [
         f"[{DECISION_STYLE.get(v.decision.value, 'bold')}] {v.decision.value} [/]  "
         f"P(success) [bold]{pct(v.p_success)}[/] for {escape(str(v.target))}",
         f"forecast {v.forecast:.2f}  ({v.coverage:.0%} interval {lo:.2f}–{hi:.2f})   [dim]{escape(v.why)}[/]",
+        f"[dim]cut-offs: {escape(cut_offs_text(v.cut_offs))}[/]",
         f"[dim]model {escape(v.recipe.base_model)} · predictor {escape(str(v.predictor.get('source')))}[/]",
     ]
     console.print(Panel("\n".join(head), title="tuneahead check", expand=False))
