@@ -221,3 +221,27 @@ def test_seed_repeats_plan_each_scenario_several_times_in_groups(tmp_path) -> No
     # A repeat is the same scenario (same seed) with its repeat number; the runner derives the training seed.
     assert {p["seed"] for rid, p in plan.items() if rid.startswith("t-00001")} == {spec.plan()["t-00001"]["seed"]}
     assert [p["seed_repeat"] for rid, p in plan.items() if rid.startswith("t-00001")] == [0, 1, 2]
+
+
+def test_datasheet_measures_the_noise_of_seed_repeats() -> None:
+    from tuneahead.bench.datasheet import seed_repeat_noise, to_markdown
+
+    # Three scenarios, each trained with 3 seeds: one steady, one that straddles the bar, one alone (ignored).
+    metrics = {"a": [0.50, 0.52, 0.54], "b": [0.38, 0.42, 0.46], "c": [0.9]}
+    rows, truth = [], []
+    for scenario, values in metrics.items():
+        for k, value in enumerate(values):
+            rows.append({"run_id": f"{scenario}{k}", "final_metric": value, "target": 0.4})
+            truth.append({"run_id": f"{scenario}{k}", "truth_scenario_seed": scenario})
+    noise = seed_repeat_noise(pd.DataFrame(rows), pd.DataFrame(truth))
+    assert noise is not None and noise["scenarios"] == 2 and noise["runs"] == 6
+    assert noise["sd_mean"] == pytest.approx((0.02 + 0.04) / 2)
+    assert noise["range_max"] == pytest.approx(0.08)
+    assert noise["label_flips"] == 1 and noise["label_flip_share"] == 0.5
+    assert seed_repeat_noise(pd.DataFrame(rows[:1]), pd.DataFrame(truth[:1])) is None
+    sheet = {"runs": 7, "success_share": 0.5, "families": {}, "models": {}, "final_metric_histogram": [],
+             "success_share_by_family": {}, "seed_repeats": noise,
+             "costs": dict.fromkeys(["flops_full_total", "flops_probe_total", "flops_proxy_total",
+                                     "probe_share_of_full_median", "seconds_full_total", "seconds_probe_total",
+                                     "seconds_proxy_total"], 0.0)}
+    assert "1 of 2 scenarios (50%)" in to_markdown(sheet)

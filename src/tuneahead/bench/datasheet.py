@@ -38,6 +38,33 @@ def recipe_only_balanced_accuracy(runs: pd.DataFrame, *, seeds: tuple[int, ...] 
             "ci": m.ci.get("balanced_accuracy"), "auroc": m.metrics.get("auroc"), "status": m.status}
 
 
+def seed_repeat_noise(runs: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any] | None:
+    """How much a run's outcome moves when only its training seed changes: over scenarios trained more than
+    once (seed repeats share `truth_scenario_seed`), the spread of the final metric and the labels that flip.
+    None when no scenario was repeated."""
+    import numpy as np
+
+    if "truth_scenario_seed" not in truth:
+        return None
+    merged = runs[["run_id", "final_metric", "target"]].merge(truth[["run_id", "truth_scenario_seed"]], on="run_id")
+    groups = [g for _, g in merged.groupby("truth_scenario_seed") if len(g) >= 2]
+    if not groups:
+        return None
+    spreads = np.array([float(g["final_metric"].std(ddof=1)) for g in groups])
+    ranges = np.array([float(g["final_metric"].max() - g["final_metric"].min()) for g in groups])
+    flips = np.array([(g["final_metric"] >= g["target"]).nunique() > 1 for g in groups])
+    return {
+        "scenarios": len(groups),
+        "runs": int(sum(len(g) for g in groups)),
+        "sd_mean": float(spreads.mean()),
+        "sd_median": float(np.median(spreads)),
+        "range_mean": float(ranges.mean()),
+        "range_max": float(ranges.max()),
+        "label_flip_share": float(flips.mean()),
+        "label_flips": int(flips.sum()),
+    }
+
+
 def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, recipe_only: bool = True) -> dict:
     import numpy as np
 
@@ -92,6 +119,10 @@ def build_datasheet(runs: pd.DataFrame, truth: pd.DataFrame | None = None, *, re
             p: {"failed": causes[p], "runs": planted[p], "failure_share": causes[p] / planted[p]}
             for p in sorted(planted, key=lambda k: -planted[k])
         }
+    if truth is not None:
+        noise = seed_repeat_noise(runs, truth)
+        if noise is not None:
+            sheet["seed_repeats"] = noise
     if recipe_only and n >= 20 and runs["family"].nunique() >= 3:
         sheet["recipe_hyperparameters_only"] = recipe_only_balanced_accuracy(runs)
     return sheet
@@ -131,6 +162,15 @@ def to_markdown(sheet: dict) -> str:
                   "| --- | --- | --- | --- |"]
         for p, v in sheet["failures_by_planted_problem"].items():
             lines.append(f"| {p} | {v['runs']} | {v['failed']} | {v['failure_share']:.0%} |")
+    if "seed_repeats" in sheet:
+        r = sheet["seed_repeats"]
+        lines += ["", "## Seed repeats: the corpus's own noise", "",
+                  f"{r['scenarios']} scenarios trained more than once ({r['runs']} runs; same data, recipe and "
+                  "target, another training seed):",
+                  f"- spread of the final metric within a scenario: sd {r['sd_mean']:.3f} on average "
+                  f"(median {r['sd_median']:.3f}); range {r['range_mean']:.3f} on average, {r['range_max']:.3f} at most",
+                  f"- success labels that differ between a scenario's seeds: {r['label_flips']} of {r['scenarios']} "
+                  f"scenarios ({r['label_flip_share']:.0%})"]
     if "recipe_hyperparameters_only" in sheet:
         r = sheet["recipe_hyperparameters_only"]
         ci = r.get("ci")
