@@ -202,6 +202,7 @@ class Predictor:
         self.importance: list[tuple[str, float]] = []
         self.diagnostics: dict[str, Any] = {}
         self._infos: list[FeatureInfo] = []
+        self._chosen_boosting: BoostingParams | None = None  # fit-time only: the regressor's chosen settings
 
     # ------------------------------------------------------------------ fit
 
@@ -262,6 +263,7 @@ class Predictor:
 
         # Regressor + conformal residuals.
         oof, rounds, bp, tried = select_and_cross_fit(X, y, folds, self._candidates(), "regression")
+        self._chosen_boosting = bp  # the stacked classifier reuses this choice (see _fit_probability)
         self.rounds = {"regressor": rounds}
         self.residuals = ResidualModel.from_residuals(y - oof)
         self.regressor = lgb_train(X, y, bp, "regression", rounds)
@@ -324,8 +326,13 @@ class Predictor:
         Xc = _with_threshold(st.X, st.bar)
         directions = [known_direction(name) for name in self.schema.names] + [-1]  # the bar: higher, never likelier
         if min(n_pos, n_neg) >= MIN_PER_CLASS and self.p_method_requested in ("auto", "classifier"):
-            # Leaves are sized in runs: a run's stacked rows share every feature but the bar.
-            candidates = [replace(c, min_data_in_leaf=c.min_data_in_leaf * st.rows_per_run) for c in self._candidates()]
+            # The regularisation the regressor's inner folds chose, on the same runs: cross-fitting three
+            # settings on the stacked table (11 rows a run) took most of a fit's time. Leaves are sized in
+            # runs (a run's stacked rows share every feature but the bar), and threads too: the stacked
+            # table is no bigger a job per split than its runs' (see BoostingParams.threads).
+            chosen = self._chosen_boosting or self.boosting
+            candidates = [replace(chosen, min_data_in_leaf=chosen.min_data_in_leaf * st.rows_per_run,
+                                  num_threads=chosen.threads(len(y)))]
             p_oof, rounds, bp, tried = select_and_cross_fit(Xc, success, fold_s, candidates, "binary", directions)
             raw["classifier"] = p_oof
             self.rounds["classifier"] = rounds
