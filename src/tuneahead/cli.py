@@ -16,7 +16,7 @@ import typer
 from tuneahead._version import __version__
 
 # Modules under tuneahead.commands that define `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("check", "describe", "demo", "probe", "fit", "evaluate", "campaign")
+COMMAND_MODULES: tuple[str, ...] = ("check", "describe", "demo", "probe", "fit", "evaluate", "campaign", "runs")
 
 app = typer.Typer(
     name="tuneahead",

@@ -1,0 +1,93 @@
+"""`tuneahead runs`: bring the history a team already has into the run store, and look at what is there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tuneahead.commands._common import console, emit_json, guarded
+
+runs_app = typer.Typer(help="Your run history: import past runs into a run store, list them.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("import")
+def import_cmd(
+    folders: list[Path] = typer.Argument(..., help="Trainer output folders (or folders holding several)"),
+    store: Path = typer.Option(..., "--store", help="SQLite run store to add the runs to (created if missing)"),
+    metric: str = typer.Option(None, "--metric", help="the logged metric that is each run's outcome, e.g. eval_accuracy"),
+    target: float = typer.Option(None, "--target", help="the bar that outcome had to reach (a score in [0, 1])"),
+    task: str = typer.Option(None, "--task", help="task name stored with each run (groups runs for evaluation)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+) -> None:
+    """Import Hugging Face Trainer output folders (trainer_state.json, config.json, adapter_config.json, the
+    results files). Importing a run twice changes nothing; what could not be mapped is listed."""
+
+    def run() -> int:
+        from rich.markup import escape
+
+        from tuneahead.store.sqlite import RunStore
+        from tuneahead.store.trainer_output import find_trainer_outputs, read_trainer_output
+
+        runs = [read_trainer_output(f, metric=metric, target=target, task=task)
+                for root in folders for f in find_trainer_outputs(root)]
+        added = []
+        with RunStore(store) as db:
+            for imported in runs:
+                if not db.has_run(imported.record.run_id):
+                    db.add_run(imported.record)
+                    added.append(imported.record.run_id)
+        report: list[dict[str, Any]] = [
+            {"run_id": r.record.run_id, "folder": str(r.folder), "added": r.record.run_id in added,
+             "final_metric": r.record.final_metric, "unmapped": r.unmapped} for r in runs
+        ]
+        if as_json:
+            emit_json({"ok": True, "store": str(store), "runs": report})
+            return 0
+        for item in report:
+            state = "added" if item["added"] else "already in the store"
+            console.print(f"[bold]{item['run_id']}[/] {escape(item['folder'])}: {state}", highlight=False)
+            for note in item["unmapped"]:
+                console.print(f"  [dim]not mapped: {escape(note)}[/]", highlight=False)
+        console.print(f"{len(added)} of {len(runs)} runs added to {escape(str(store))}", highlight=False)
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@runs_app.command("list")
+def list_cmd(
+    store: Path = typer.Argument(..., help="SQLite run store"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+) -> None:
+    """The runs in a store: id, task, model, target, final metric and where each came from."""
+
+    def run() -> int:
+        from rich.markup import escape
+        from rich.table import Table
+
+        from tuneahead.store.sqlite import RunStore
+
+        with RunStore(store, must_exist=True) as db:
+            rows = [{"run_id": r.run_id, "campaign": r.campaign, "task": r.family, "model": r.model,
+                     "target": r.target, "final_metric": r.final_metric, "success": r.success}
+                    for r in db.iter_runs()]
+        if as_json:
+            emit_json({"ok": True, "store": str(store), "runs": rows})
+            return 0
+        table = Table(title=f"{len(rows)} runs in {escape(str(store))}", header_style="bold")
+        for column in ("run", "source", "task", "model", "target", "final", "success"):
+            table.add_column(column, justify="right" if column in ("target", "final") else "left")
+        for r in rows:
+            table.add_row(*(escape("" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v)))
+                            for v in (r["run_id"], r["campaign"], r["task"], r["model"], r["target"],
+                                      r["final_metric"], r["success"])))
+        console.print(table)
+        return 0
+
+    guarded(run, as_json=as_json)
