@@ -63,6 +63,8 @@ def main() -> None:
     oof = predictor.diagnostics["oof"]
     print(f"out-of-fold RMSE {oof['rmse']:.4f}, interval coverage {oof['interval_coverage']:.3f} "
           f"(target {oof['target_coverage']})")
+    print("coverage by decile of the out-of-fold forecast: " + ", ".join(
+        f"{d['forecast_from']:.2f}–{d['forecast_to']:.2f}: {d['coverage']:.2f}" for d in oof["interval_coverage_by_decile"]))
 
 
 if __name__ == "__main__":

@@ -291,3 +291,14 @@ def test_conformal_p_success_falls_back_to_the_forecast_explanation(train: pd.Da
     p = Predictor(p_method="conformal", n_estimators=60).fit(train, "final_metric", threshold="target")
     f = p.predict(fresh.head(1))[0]
     assert f.p_success is not None and not f.p_contributions and f.reasons
+
+
+def test_coverage_is_reported_by_decile_of_the_forecast() -> None:
+    from tuneahead.predict.predictor import coverage_by_decile
+
+    forecast = np.arange(100, dtype=float)
+    covered = forecast >= 50  # the upper half covered, the lower half not
+    deciles = coverage_by_decile(forecast, covered)
+    assert [d["runs"] for d in deciles] == [10] * 10
+    assert [d["coverage"] for d in deciles] == [0.0] * 5 + [1.0] * 5
+    assert deciles[0]["forecast_from"] == 0 and deciles[-1]["forecast_to"] == 99

@@ -683,5 +683,15 @@ def _regression_diagnostics(y: np.ndarray, oof: np.ndarray, folds: np.ndarray, c
         "mae": float(np.mean(np.abs(err))),
         "r2": float(1 - np.sum(err**2) / max(np.sum((y - y.mean()) ** 2), 1e-12)),
         "interval_coverage": float(covered.mean()),
+        "interval_coverage_by_decile": coverage_by_decile(oof, covered),
         "target_coverage": coverage,
     }
+
+
+def coverage_by_decile(forecast: np.ndarray, covered: np.ndarray) -> list[dict[str, float]]:
+    """Interval coverage within each tenth of the runs ranked by their forecast (marginal coverage can hide
+    intervals too narrow where the forecast is high and too wide where it is low)."""
+    order = np.argsort(forecast, kind="stable")
+    return [{"forecast_from": float(forecast[part[0]]), "forecast_to": float(forecast[part[-1]]),
+             "runs": len(part), "coverage": float(covered[part].mean())}
+            for part in np.array_split(order, 10) if len(part)]
