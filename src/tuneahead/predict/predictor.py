@@ -668,7 +668,7 @@ def _auroc(p: np.ndarray, y: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p))
 
 
-def _regression_diagnostics(y: np.ndarray, oof: np.ndarray, folds: np.ndarray, coverage: float) -> dict[str, float]:
+def _regression_diagnostics(y: np.ndarray, oof: np.ndarray, folds: np.ndarray, coverage: float) -> dict[str, Any]:
     """Out-of-fold error and the coverage the conformal interval actually reaches on unseen folds."""
     covered = np.zeros(len(y), dtype=bool)
     for f in np.unique(folds):
