@@ -35,27 +35,8 @@ RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 ARGUMENT_FILES = ("training_args.json", "training_args.yaml", "training_args.yml", "args.json", "config.yaml")
 PICKLED_ARGUMENTS = "training_args.bin"
 
-# TrainingArguments' names -> the recipe's (only plain values; anything else is reported, never guessed).
-_ARGUMENT_FIELDS = {
-    "learning_rate": "learning_rate",
-    "weight_decay": "weight_decay",
-    "adam_beta1": "adam_beta1",
-    "adam_beta2": "adam_beta2",
-    "max_grad_norm": "max_grad_norm",
-    "lr_scheduler_type": "lr_scheduler",
-    "warmup_ratio": "warmup_ratio",
-    "warmup_steps": "warmup_steps",
-    "num_train_epochs": "num_epochs",
-    "max_steps": "max_steps",
-    "per_device_train_batch_size": "micro_batch_size",
-    "gradient_accumulation_steps": "gradient_accumulation_steps",
-    "seed": "seed",
-    "max_seq_length": "max_seq_length",
-    "max_length": "max_seq_length",
-    "cutoff_len": "max_seq_length",
-    "sequence_len": "max_seq_length",
-    "optim": "optimizer",
-}
+# Sequence-length keys the frameworks' own argument files use (TrainingArguments has none of its own).
+_SEQUENCE_LENGTH_KEYS = ("max_seq_length", "max_length", "cutoff_len", "sequence_len")
 
 
 @dataclass
@@ -108,7 +89,8 @@ def read_trainer_output(
             + "save the run's arguments as JSON (trainer.args.to_json_string()) to import them"
         )
 
-    recipe = _recipe(state, history, model_config, adapter, arguments, unmapped)
+    recipe = _recipe(state, history, model_config, adapter, arguments,
+                     _argument_fields(arguments, folder, arguments_file), unmapped)
     curves = _curves(history)
     results = _results(folder)
     final = _final_metric(metric, history, results, unmapped)
@@ -177,8 +159,28 @@ def _read_arguments(folder: Path) -> tuple[dict[str, Any], str | None]:
     return {}, None
 
 
+def _argument_fields(arguments: dict[str, Any], folder: Path, file: str | None) -> dict[str, Any]:
+    """Recipe fields from the keys the argument file has, read as the TRL and LLaMA-Factory readers read
+    TrainingArguments (`recipe._hf`: the same names, checks and warm-up rule); absent keys stay unset."""
+    from tuneahead.recipe._files import RawConfig
+    from tuneahead.recipe._hf import HF_DEFAULTS, read_training_arguments
+    from tuneahead.recipe._reader import ConfigReader
+
+    if not arguments or file is None:
+        return {}
+    path = folder / file
+    reader = ConfigReader(RawConfig(arguments, path.resolve(), str(path)), "python")
+    read_training_arguments(reader, HF_DEFAULTS)
+    fields = {k: v for k, v in reader.fields.items() if k not in reader.defaults_applied}
+    for key in _SEQUENCE_LENGTH_KEYS:
+        value = arguments.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and "max_seq_length" not in fields:
+            fields["max_seq_length"] = value
+    return fields
+
+
 def _recipe(state: dict, history: list[dict], model_config: dict, adapter: dict, arguments: dict,
-            unmapped: list[str]) -> dict[str, Any]:
+            argument_fields: dict[str, Any], unmapped: list[str]) -> dict[str, Any]:
     """The recipe as JSON (`Recipe.model_dump(mode="json")` keys), from what the folder says."""
     from tuneahead.recipe.model import Recipe
 
@@ -187,12 +189,7 @@ def _recipe(state: dict, history: list[dict], model_config: dict, adapter: dict,
     if not base:
         unmapped.append("the base model is not named (no _name_or_path in config.json, no adapter_config.json)")
     fields["base_model"] = str(base or "unknown")
-    for key, name in _ARGUMENT_FIELDS.items():
-        value = arguments.get(key)
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, int | float | str):
-            fields[name] = value
+    fields.update(argument_fields)
     # The trainer state says some of it itself: the batch size, the steps, the epochs, the peak learning rate.
     if "micro_batch_size" not in fields and isinstance(state.get("train_batch_size"), int):
         fields["micro_batch_size"] = state["train_batch_size"]
