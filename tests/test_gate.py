@@ -83,7 +83,7 @@ def test_no_whole_answer_is_no_go() -> None:
 
 
 def test_no_whole_answer_needs_an_exact_match_target_and_every_answer_cut() -> None:
-    from tuneahead.gate.run import _no_whole_answer
+    from tuneahead.gate.assess import no_whole_answer as _no_whole_answer
 
     assert _no_whole_answer({"answer_cut_share": 1.0}, "exact_match")
     assert not _no_whole_answer({"answer_cut_share": 0.9}, "exact_match")  # some answers are seen whole

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from tuneahead.errors import InputError, Location
 from tuneahead.gate.bundle import PredictorBundle, load_bundle
 from tuneahead.gate.config import CheckConfig
-from tuneahead.gate.policy import Decision, Judgement, Policy, judge
+from tuneahead.gate.assess import assess, no_whole_answer
+from tuneahead.gate.policy import Decision, Judgement, Policy
 from tuneahead.gate.recipe_space import outside_space
 from tuneahead.gate.target import Target, parse_target
 from tuneahead.paths import PathLike
@@ -28,9 +29,6 @@ from tuneahead.paths import PathLike
 if TYPE_CHECKING:
     from tuneahead.probe.config import ProbeConfig
 
-NOTHING_TO_LEARN = 0.99  # share of probe steps without a loss-bearing token that means "no signal at all"
-WHOLE_ANSWER_MIN = 0.01  # below this share of training answers kept whole, no answer's end is learnt
-WHOLE_ANSWER_METRICS = frozenset({"exact_match", "em"})  # metrics that score an answer only when all of it is right
 
 
 @dataclass
@@ -175,9 +173,9 @@ def check(
         )
     if model:
         rec = rec.model_copy(update={"base_model": model})
-    goal = _target(target)
+    goal = parse_goal(target)
     bundle = predictor if isinstance(predictor, PredictorBundle) else load_bundle(predictor)
-    _check_metric(goal, bundle)
+    check_metric(goal, bundle)
 
     say("step", "reading the data")
     described = describe(data, eval_data=eval_data, recipe=rec, data_format=data_format, skip_invalid=skip_invalid)
@@ -189,7 +187,7 @@ def check(
     loaded = load_model(rec.base_model)
     recipe_json = rec.model_dump(mode="json")
     recipe_reasons = outside_space(recipe_json, bundle.info.get("recipe_space"))
-    no_whole_answer = _no_whole_answer(described.descriptors, goal.metric or bundle.metric)
+    whole_answer_rule = no_whole_answer(described.descriptors, goal.metric or bundle.metric)
 
     stages: list[StageResult] = []
     check_flops = 0.0
@@ -221,15 +219,10 @@ def check(
             first_steps = result.steps_done
         check_flops += result.cost.probe_flops
         features = feature_row(recipe=recipe_json, descriptors=described.descriptors, probe=result.features)
-        forecast = stage.predictor.predict([features], threshold=goal.value, strict=False)[0]
-        if recipe_reasons:
-            forecast = replace(forecast, ood=True, ood_reasons=(*recipe_reasons, *forecast.ood_reasons))
-        empty = result.features.get("probe_empty_step_share", 0.0)
-        errors = [f.code for f in (*described.findings, *result.findings) if f.severity == "error"]
-        stage_policy = cfg.policy(stage.predictor.cut_offs(cfg.cost_ratio))  # each stage's own training runs
-        judgement = judge(forecast.p_success, ood=forecast.ood, diverged=result.diverged,
-                          nothing_to_learn=empty >= NOTHING_TO_LEARN, no_whole_answer=no_whole_answer,
-                          error_findings=errors, policy=stage_policy)
+        assessed = assess(stage.predictor, features, goal=goal, config=cfg, recipe_reasons=recipe_reasons,
+                          diverged=result.diverged, probe_features=result.features, no_whole_answer=whole_answer_rule,
+                          findings=(*described.findings, *result.findings))
+        forecast, judgement, stage_policy = assessed.forecast, assessed.judgement, assessed.policy
         stages.append(StageResult(
             stage.name, result.steps_done, result.seconds, result.cost.probe_flops, result.cost.probe_share,
             # The P the stage's verdict used (after the out-of-distribution adjustment): the headline's figure.
@@ -246,12 +239,6 @@ def check(
     if stand_in_note:
         verdict.notes.insert(0, stand_in_note)
     return verdict
-
-
-def _no_whole_answer(descriptors: dict[str, float], metric: str | None) -> bool:
-    """True when the target scores whole answers and (nearly) every training answer is cut by max_seq_length."""
-    cut = descriptors.get("answer_cut_share", math.nan)
-    return (metric or "").lower() in WHOLE_ANSWER_METRICS and math.isfinite(cut) and 1.0 - cut < WHOLE_ANSWER_MIN
 
 
 def _probe(rec, train, evals, loaded, probe_config: ProbeConfig, say):
@@ -328,7 +315,7 @@ def _name_findings(reasons: Sequence[Any], findings: Sequence[Any]) -> list[Any]
     return out
 
 
-def _target(target: Target | str | float | None) -> Target:
+def parse_goal(target: Target | str | float | None) -> Target:
     if target is None:
         raise InputError(
             "no target given", Location(field="target"),
@@ -341,7 +328,7 @@ def _target(target: Target | str | float | None) -> Target:
     return parse_target(target)
 
 
-def _check_metric(goal: Target, bundle: PredictorBundle) -> None:
+def check_metric(goal: Target, bundle: PredictorBundle) -> None:
     if goal.metric and bundle.metric and goal.metric != bundle.metric:
         raise InputError(
             f"the target names {goal.metric!r}, but this predictor forecasts {bundle.metric!r}",

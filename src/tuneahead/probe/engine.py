@@ -16,7 +16,7 @@ import copy
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,12 @@ from tuneahead.errors import EmptyDatasetError, InputError, Location, ModelError
 from tuneahead.probe import cost as costs
 from tuneahead.probe.batches import StepBatch, eval_batches, rebatch, step_batches
 from tuneahead.probe.config import ProbeConfig
+from tuneahead.probe.forward import EvalHook, ForwardStats, evaluate_held_out, forward_stats
 from tuneahead.probe.plan import ProbePlan, make_plan
 from tuneahead.probe.result import ProbeEvent, ProbeResult, ProbeSetup
 from tuneahead.probe.trace import NAN, EvalPoint, StepRecord
 from tuneahead.recipe.model import Recipe
 
-# Called at each eval point with (model, optimizer steps done); returns extra numbers to record.
-EvalHook = Callable[[Any, int], Mapping[str, float]]
 
 if TYPE_CHECKING:
     from tuneahead.models.loading import LoadedModel
@@ -91,59 +90,12 @@ class _Attempt:
         self.progress = progress or (lambda event: None)
         self.on_eval = on_eval
 
-    def _autocast(self):
-        import torch
-
-        if self.device.startswith("cuda") and self.recipe.precision in ("bf16", "fp16"):
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def _forward(self, model, mb):
-        """(sum of token losses, correct answer tokens, answer tokens, rows with every answer token right,
-        rows with an answer token) of one micro-batch; the row counts mean one sequence per row (eval)."""
-        import torch
-        import torch.nn.functional as F
-
-        ids = mb.input_ids.to(self.device)
-        with self._autocast():
-            # No KV cache in training (transformers also detects packed sequences only without one).
-            if mb.position_ids is not None:  # packed: positions restart per example, attention stays inside it
-                logits = model(input_ids=ids, position_ids=mb.position_ids.to(self.device), use_cache=False).logits
-            else:
-                logits = model(input_ids=ids, attention_mask=mb.attention_mask.to(self.device), use_cache=False).logits
-        logits = logits[:, :-1].float()
-        labels = mb.labels[:, 1:].to(self.device)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
-        with torch.no_grad():
-            answer = (mb.completion[:, 1:] & mb.attention_mask[:, 1:].bool()).to(self.device)
-            right = (logits.argmax(-1) == ids[:, 1:]) & answer
-            scored = answer.any(dim=1)
-            whole = scored & (right.sum(dim=1) == answer.sum(dim=1))
-        return loss, int(right.sum()), int(answer.sum()), int(whole.sum()), int(scored.sum())
+    def _forward(self, model, mb) -> ForwardStats:
+        return forward_stats(model, mb, self.device, self.recipe.precision)
 
     def _evaluate(self, model, step: int) -> EvalPoint:
-        import torch
-
-        started = time.perf_counter()
-        model.eval()
-        loss_sum, correct, answer, n_loss, whole, scored = 0.0, 0, 0, 0, 0, 0
-        with torch.no_grad():
-            for mb in self.evals:
-                loss, c, a, w, r = self._forward(model, mb)
-                loss_sum += float(loss)
-                correct, answer, n_loss = correct + c, answer + a, n_loss + mb.loss_tokens
-                whole, scored = whole + w, scored + r
-            extra = dict(self.on_eval(model, step)) if self.on_eval is not None else {}
-        model.train()
-        point = EvalPoint(
-            step=step,
-            loss=loss_sum / n_loss if n_loss else NAN,
-            token_accuracy=correct / answer if answer else NAN,
-            sequence_accuracy=whole / scored if scored else NAN,
-            loss_tokens=n_loss,
-            completion_tokens=answer,
-            seconds=time.perf_counter() - started,
-            extra=extra,
+        point = evaluate_held_out(
+            model, self.evals, step, device=self.device, precision=self.recipe.precision, on_eval=self.on_eval
         )
         self.progress(ProbeEvent("eval", len(self.steps), eval_point=point))
         return point
@@ -213,10 +165,10 @@ class _Attempt:
         loss_sum, correct, answer = 0.0, 0, 0
         small = None  # flat gradient after the first part of the batch (measured steps)
         for i, mb in enumerate(parts):
-            loss, c, a, _, _ = self._forward(model, mb)  # row counts: eval only (training rows may be packed)
-            (loss / denom).backward()
-            loss_sum += float(loss.detach())
-            correct, answer = correct + c, answer + a
+            out = self._forward(model, mb)  # row counts: eval only (training rows may be packed)
+            (out.loss_sum / denom).backward()
+            loss_sum += float(out.loss_sum.detach())
+            correct, answer = correct + out.correct, answer + out.answer
             if measure and i == 0 and len(parts) > 1:
                 small = inst.flat_grads()
         loss_value = loss_sum / n_loss if n_loss else NAN

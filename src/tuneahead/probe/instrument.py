@@ -76,15 +76,18 @@ class Instrument:
     def flat_grads(self) -> torch.Tensor:
         return torch.cat([g.reshape(-1) for g in self.grads()])
 
-    def noise(self, small: torch.Tensor, n_small: int, n_big: int) -> NoiseStats | None:
+    def noise(self, small: torch.Tensor, n_small: int, n_big: int, big_scale: float = 1.0) -> NoiseStats | None:
         """Statistics of the first part of the batch (flat gradient `small`) vs the whole (current grads).
 
         Gradients are of sum-loss / n_big, so the token-mean gradient of the small part is
-        small · n_big / n_small and that of the whole batch is the current gradient itself.
+        small · n_big / n_small and that of the whole batch is the current gradient itself (times
+        `big_scale` when the current gradients were already clipped: 1 / the clipping factor).
         """
         if not 0 < n_small < n_big:
             return None
         big = self.flat_grads()
+        if big_scale != 1.0:
+            big = big * big_scale
         a2 = float(torch.dot(small, small))
         g2 = float(torch.dot(big, big))
         ag = float(torch.dot(small, big))

@@ -21,6 +21,7 @@ the TRL reader (`SFTConfig` subclasses `TrainingArguments`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tuneahead.recipe._reader import ConfigReader
@@ -122,3 +123,23 @@ def read_warmup(r: ConfigReader, defaults: dict[str, Any]) -> None:
         r.default("warmup_steps", defaults["warmup_steps"])
     else:
         r.set("warmup_steps", int(steps), "warmup_steps")
+
+
+# Sequence-length keys of the frameworks built on TrainingArguments (TRL, LLaMA-Factory, Axolotl, ...).
+SEQUENCE_LENGTH_KEYS = ("max_seq_length", "max_length", "cutoff_len", "sequence_len")
+
+
+def training_argument_fields(arguments: dict[str, Any], path: Path, display: str) -> dict[str, Any]:
+    """Recipe fields from the TrainingArguments keys `arguments` has (a run's argument file, or a live
+    `TrainingArguments.to_dict()`), read as the TRL and LLaMA-Factory readers read them: the same names,
+    checks and warm-up rule. Keys that are absent stay unset (no defaults are filled in)."""
+    from tuneahead.recipe._files import RawConfig
+
+    reader = ConfigReader(RawConfig(arguments, path, display), "python")
+    read_training_arguments(reader, HF_DEFAULTS)
+    fields = {k: v for k, v in reader.fields.items() if k not in reader.defaults_applied}
+    for key in SEQUENCE_LENGTH_KEYS:
+        value = arguments.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and "max_seq_length" not in fields:
+            fields["max_seq_length"] = value
+    return fields

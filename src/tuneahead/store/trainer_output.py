@@ -36,7 +36,6 @@ ARGUMENT_FILES = ("training_args.json", "training_args.yaml", "training_args.yml
 PICKLED_ARGUMENTS = "training_args.bin"
 
 # Sequence-length keys the frameworks' own argument files use (TrainingArguments has none of its own).
-_SEQUENCE_LENGTH_KEYS = ("max_seq_length", "max_length", "cutoff_len", "sequence_len")
 
 
 @dataclass
@@ -91,7 +90,7 @@ def read_trainer_output(
 
     recipe = _recipe(state, history, model_config, adapter, arguments,
                      _argument_fields(arguments, folder, arguments_file), unmapped)
-    curves = _curves(history)
+    curves = curves_from_log_history(history)
     results = _results(folder)
     final = _final_metric(metric, history, results, unmapped)
     if final is not None:
@@ -160,23 +159,13 @@ def _read_arguments(folder: Path) -> tuple[dict[str, Any], str | None]:
 
 
 def _argument_fields(arguments: dict[str, Any], folder: Path, file: str | None) -> dict[str, Any]:
-    """Recipe fields from the keys the argument file has, read as the TRL and LLaMA-Factory readers read
-    TrainingArguments (`recipe._hf`: the same names, checks and warm-up rule); absent keys stay unset."""
-    from tuneahead.recipe._files import RawConfig
-    from tuneahead.recipe._hf import HF_DEFAULTS, read_training_arguments
-    from tuneahead.recipe._reader import ConfigReader
+    """Recipe fields from the keys the argument file has (absent keys stay unset)."""
+    from tuneahead.recipe._hf import training_argument_fields
 
     if not arguments or file is None:
         return {}
     path = folder / file
-    reader = ConfigReader(RawConfig(arguments, path.resolve(), str(path)), "python")
-    read_training_arguments(reader, HF_DEFAULTS)
-    fields = {k: v for k, v in reader.fields.items() if k not in reader.defaults_applied}
-    for key in _SEQUENCE_LENGTH_KEYS:
-        value = arguments.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and "max_seq_length" not in fields:
-            fields["max_seq_length"] = value
-    return fields
+    return training_argument_fields(arguments, path.resolve(), str(path))
 
 
 def _recipe(state: dict, history: list[dict], model_config: dict, adapter: dict, arguments: dict,
@@ -222,7 +211,8 @@ def _recipe(state: dict, history: list[dict], model_config: dict, adapter: dict,
         raise InputError(f"the run's settings do not form a recipe: {exc}") from None
 
 
-def _curves(history: list[dict]) -> dict[str, dict[str, list]]:
+def curves_from_log_history(history: list[dict]) -> dict[str, dict[str, list]]:
+    """The training and evaluation curves a Trainer log history holds (`full_train`, `full_eval`)."""
     train = [e for e in history if "loss" in e and "step" in e]
     evals = [e for e in history if "eval_loss" in e and "step" in e]
     curves: dict[str, dict[str, list]] = {}

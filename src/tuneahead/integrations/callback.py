@@ -1,0 +1,442 @@
+"""`TuneAheadCallback`: the gate inside a user's `transformers.Trainer` / TRL `SFTTrainer`.
+
+    gate = TuneAheadCallback.attach(trainer, target="exact_match>=0.8", mode="stop", store="runs.db")
+    trainer.train()
+    gate.verdict            # what the gate said at the end of its probe window
+
+The first steps of the real run are the probe: `probe.live.LiveProbe` records the same trace as
+`tuneahead probe` (loss, gradient norms before clipping, update/weight ratios, gradient noise,
+held-out loss and answer accuracy at the probe's eval points) and the same feature code turns it into
+features; at the end of the window the same assessment as `tuneahead check` gives P(success), a
+forecast and a verdict. Afterwards, at each of the trainer's evaluations that logs the target metric,
+the metric's learning curve is projected to the end of the run (the early-stop baseline's curve
+families). Everything is logged into the trainer's log history (`tuneahead/...` keys) so it reaches
+TensorBoard / MLflow / W&B through the trainer's own reporting.
+
+`mode="warn"` only reports; `mode="stop"` sets `control.should_training_stop` when the probe diverges
+(non-finite loss or gradients, or a loss that climbs to the no-information level), when the verdict
+at the end of the window is NO-GO, or when the projected final metric stays under the target for
+`patience` evaluations in a row. The callback never changes the training itself: it reads the loss,
+the gradients and the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from transformers import TrainerCallback
+
+from tuneahead.gate.target import Target
+from tuneahead.paths import PathLike
+
+LOG_PREFIX = "tuneahead/"
+MODES = ("warn", "stop")
+
+
+@dataclass
+class LiveVerdict:
+    """What the gate said at the end of its probe window (and why)."""
+
+    step: int
+    decision: str  # "GO", "NO-GO", "UNCERTAIN"
+    p_success: float
+    forecast: float
+    interval: tuple[float, float]
+    why: str
+    rule: str | None
+    reasons: list[str]
+    findings: list[str]
+    out_of_distribution: bool
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "interval": list(self.interval)}
+
+
+class TuneAheadCallback(TrainerCallback):
+    """Watch a real fine-tune: probe features from its first steps, a verdict, then live re-forecasts."""
+
+    def __init__(
+        self,
+        target: Target | str | float,
+        *,
+        predictor: PathLike | None = None,
+        mode: str = "warn",
+        metric: str | None = None,
+        probe_steps: int | None = None,
+        eval_dataset: Sequence[Mapping[str, Any]] | None = None,
+        eval_size: int | None = None,
+        eval_points: int | None = None,
+        measure_every: int | None = None,
+        data: Sequence[PathLike] | PathLike | None = None,
+        eval_data: Sequence[PathLike] | PathLike | None = None,
+        cost_ratio: float | None = None,
+        patience: int = 2,
+        store: PathLike | None = None,
+        task: str | None = None,
+    ) -> None:
+        """`target`: what the run must reach ("exact_match>=0.8", or 0.8).
+        `metric`: the logged evaluation metric that measures it (default: "eval_" + the target's metric);
+        the live re-forecasts and the recorded outcome read it.
+        `probe_steps`: the probe window (default: as `tuneahead check` sizes a probe, from the run's length).
+        `eval_dataset`: held-out rows for the probe's evaluations (`attach` takes the trainer's).
+        `data` / `eval_data`: the raw training / eval files, for the static descriptors (without them the
+        verdict has the probe's features only, and says so).
+        `store`: a run store (SQLite) that receives the run when training ends.
+        """
+        from tuneahead.gate.config import CheckConfig
+        from tuneahead.gate.run import parse_goal
+        from tuneahead.probe.config import EVAL_POINTS, EVAL_SIZE, MEASURE_EVERY
+
+        if mode not in MODES:
+            from tuneahead.errors import InputError, Location
+
+            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", Location(field="mode"))
+        self.goal = parse_goal(target)
+        self.predictor_ref = predictor
+        self.mode = mode
+        self.metric = metric or (f"eval_{self.goal.metric}" if self.goal.metric else None)
+        self.probe_steps_wanted = probe_steps
+        self.eval_rows = eval_dataset
+        self.eval_size = eval_size or EVAL_SIZE
+        self.eval_points = eval_points or EVAL_POINTS
+        self.measure_every = measure_every or MEASURE_EVERY
+        self.data, self.eval_data = data, eval_data
+        self.config = CheckConfig.build(cost_ratio=cost_ratio) if cost_ratio is not None else CheckConfig()
+        self.patience = patience
+        self.store = store
+        self.task = task
+        self.trainer: Any = None
+        # Filled in as the run goes.
+        self.recipe: Any = None
+        self.notes: list[str] = []
+        self.verdict: LiveVerdict | None = None
+        self.stopped: str | None = None  # why the callback stopped the run, if it did
+        self.live_forecasts: list[dict[str, float]] = []
+        self._live: Any = None
+        self._hook: Any = None
+        self._probe_steps = 0
+        self._eval_at: set[int] = set()
+        self._eval_batches: list[Any] = []
+        self._descriptors: dict[str, float] = {}
+        self._static_findings: list[Any] = []
+        self._bundle: Any = None
+        self._below = 0
+        self._micro = 0
+        self._started = 0.0
+
+    @classmethod
+    def attach(cls, trainer: Any, target: Target | str | float, **options: Any) -> TuneAheadCallback:
+        """Make a callback for `trainer` (its eval dataset included) and add it to the trainer."""
+        if options.get("eval_dataset") is None and getattr(trainer, "eval_dataset", None) is not None:
+            evals = trainer.eval_dataset
+            options["eval_dataset"] = next(iter(evals.values())) if isinstance(evals, Mapping) else evals
+        callback = cls(target, **options)
+        callback.trainer = trainer
+        trainer.add_callback(callback)
+        return callback
+
+    # ------------------------------------------------------------------ before the first step
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, train_dataloader=None, **kwargs):
+        from tuneahead.gate.bundle import load_bundle
+        from tuneahead.gate.run import check_metric
+        from tuneahead.integrations.trainer_recipe import recipe_from_trainer
+        from tuneahead.probe.live import LiveProbe
+
+        self._started = time.perf_counter()
+        train_rows = _first_rows(getattr(train_dataloader, "dataset", None))
+        self.recipe, notes = recipe_from_trainer(args, model, processing_class, train_rows)
+        self.notes += notes
+        self._bundle = load_bundle(self.predictor_ref)
+        check_metric(self.goal, self._bundle)
+        self._describe()
+        total = int(state.max_steps or 0)
+        self._probe_steps = self._window(total)
+        trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        config = getattr(model, "config", None)
+        self._live = LiveProbe(trainable, max_grad_norm=args.max_grad_norm, measure_every=self.measure_every,
+                               vocab_size=getattr(config, "vocab_size", None))
+        self._live.install_hooks()
+        self._hook = model.register_forward_hook(self._on_forward, with_kwargs=True)
+        self._prepare_evals(model, args, train_dataloader)
+        if 0 in self._eval_at:
+            self._evaluate(model, 0)
+        if self.mode == "stop" and self._blocking_rule() is not None:
+            self._stop(control, state, self._blocking_rule() or "")
+        return control
+
+    def _window(self, total_steps: int) -> int:
+        """The probe window: `probe_steps`, or the default probe's length for a run of this size."""
+        from tuneahead.probe.cost import DEFAULT_BUDGET, MAX_PROBE_STEPS, MIN_PROBE_STEPS
+
+        if self.probe_steps_wanted:
+            steps = self.probe_steps_wanted
+        else:  # every step costs the same here, so the budget is a share of the steps
+            steps = min(max(math.floor(DEFAULT_BUDGET * total_steps), MIN_PROBE_STEPS), MAX_PROBE_STEPS)
+        return max(1, min(steps, total_steps)) if total_steps > 0 else steps
+
+    def _describe(self) -> None:
+        if self.data is None:
+            self.notes.append(
+                "no raw training data given (data=...): the verdict rests on the recipe and the probe, "
+                "without the static descriptors and data findings"
+            )
+            return
+        from tuneahead.data.describe import describe
+
+        described = describe(self.data, eval_data=self.eval_data, recipe=self.recipe)
+        self._descriptors = dict(described.descriptors)
+        self._static_findings = list(described.findings)
+
+    def _blocking_rule(self) -> str | None:
+        """A rule that decides NO-GO before any step: no training answer fits max_seq_length whole."""
+        from tuneahead.gate.assess import no_whole_answer
+
+        if no_whole_answer(self._descriptors, self.goal.metric or self._bundle.metric):
+            return "no training answer fits max_seq_length whole: the run cannot learn to end an answer"
+        return None
+
+    def _prepare_evals(self, model, args, train_dataloader) -> None:
+        from tuneahead.integrations.trainer_batches import held_out_batches
+        from tuneahead.probe.plan import eval_schedule
+
+        collate = getattr(train_dataloader, "collate_fn", None)
+        if self.eval_rows is None or collate is None:
+            self.notes.append("no eval dataset: the probe's held-out features are missing")
+            return
+        rows = [self.eval_rows[i] for i in range(min(self.eval_size, len(self.eval_rows)))]
+        micro = int(getattr(args, "per_device_eval_batch_size", 8) or 8)
+        self._eval_batches = held_out_batches(rows, collate, micro)
+        self._eval_at = set(eval_schedule(self._probe_steps, self.eval_points))
+
+    # ------------------------------------------------------------------ the probe window
+
+    def _recording(self) -> bool:
+        return self._live is not None and len(self._live.trace) < self._probe_steps
+
+    def _on_forward(self, module, args, kwargs, output) -> None:
+        from tuneahead.integrations.trainer_batches import read_forward
+
+        if not module.training or not self._recording() or not self._live.in_step:
+            return
+        reading = read_forward(kwargs, output)
+        if reading is not None:
+            self._live.add_micro_batch(loss_sum=reading.loss_sum, loss_tokens=reading.loss_tokens,
+                                       tokens=reading.tokens, correct=reading.correct, answer=reading.answer)
+            self._micro += 1
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if self._recording():
+            self._micro = 0
+            self._live.start_step(state.global_step + 1)
+        return control
+
+    def on_substep_end(self, args, state, control, **kwargs):
+        if self._recording() and self._micro == 1:
+            self._live.after_first_micro_batch()
+        return control
+
+    def on_pre_optimizer_step(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
+        if self._recording():
+            self._live.before_update(_current_lr(lr_scheduler, optimizer))
+        return control
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        if self._recording():
+            record = self._live.after_update()
+            if record.nonfinite:
+                self._diverged(state, control, f"non-finite loss or gradients at step {record.step}")
+        return control
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self._live is None or self.verdict is not None:
+            return control
+        done = len(self._live.trace)
+        if done in self._eval_at and done > 0:
+            self._evaluate(model, done)
+        if done >= self._probe_steps or state.global_step >= state.max_steps:
+            self._finish_probe(state, control)
+        return control
+
+    def _evaluate(self, model, step: int) -> None:
+        from tuneahead.probe.forward import evaluate_held_out
+
+        if not self._eval_batches:
+            return
+        device = str(next(model.parameters()).device)
+        self._live.add_eval(evaluate_held_out(model, self._eval_batches, step, device=device,
+                                              precision=self.recipe.precision))
+
+    def _finish_probe(self, state, control) -> None:
+        from tuneahead.features.row import feature_row
+        from tuneahead.gate.assess import assess, no_whole_answer
+        from tuneahead.gate.recipe_space import outside_space
+        from tuneahead.probe.findings import probe_findings
+
+        self._live.remove_hooks()
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        probe = self._live.features()
+        recipe_json = self.recipe.model_dump(mode="json")
+        features = feature_row(recipe=recipe_json, descriptors=self._descriptors, probe=probe)
+        found = [*self._static_findings, *probe_findings(probe, self.recipe)]
+        stage = self._bundle.stages[0]
+        assessed = assess(
+            stage.predictor, features, goal=self.goal, config=self.config,
+            recipe_reasons=outside_space(recipe_json, self._bundle.info.get("recipe_space")),
+            diverged=probe.get("probe_diverged") == 1.0, probe_features=probe,
+            no_whole_answer=no_whole_answer(self._descriptors, self.goal.metric or self._bundle.metric),
+            findings=found,
+        )
+        forecast, judgement = assessed.forecast, assessed.judgement
+        explained = forecast.p_reasons or forecast.reasons
+        self.features = features
+        self.verdict = LiveVerdict(
+            step=len(self._live.trace),
+            decision=judgement.decision.value,
+            p_success=float(judgement.p_success),
+            forecast=float(forecast.metric),
+            interval=(float(forecast.interval[0]), float(forecast.interval[1])),
+            why=judgement.why,
+            rule=judgement.rule,
+            reasons=[f"{r.phrase} → {r.effect}" for r in explained[:5]],
+            findings=[f"{f.severity}: {f.title}" for f in found],
+            out_of_distribution=bool(forecast.ood),
+            notes=list(self.notes),
+        )
+        self._log(state, {"p_success": self.verdict.p_success, "forecast": self.verdict.forecast,
+                          "forecast_low": self.verdict.interval[0], "forecast_high": self.verdict.interval[1]},
+                  {"decision": self.verdict.decision, "why": self.verdict.why})
+        if self.mode == "stop" and self.verdict.decision == "NO-GO":
+            self._stop(control, state, f"NO-GO after the probe window ({self.verdict.why})")
+
+    def _diverged(self, state, control, what: str) -> None:
+        self._log(state, {}, {"finding": f"the run diverged: {what}"})
+        if self.mode == "stop":
+            self._stop(control, state, f"the run diverged: {what}")
+
+    # ------------------------------------------------------------------ after the window: live re-forecasts
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        from tuneahead.baselines.curves import extrapolate
+
+        if self.verdict is None or not metrics or self.metric not in metrics or not state.max_steps:
+            return control
+        history = [(e["step"], e[self.metric]) for e in state.log_history
+                   if isinstance(e.get(self.metric), int | float) and "step" in e]
+        history.append((state.global_step, float(metrics[self.metric])))
+        steps = [s for s, _ in history]
+        values = [v for _, v in history]
+        x = [100.0 * s / state.max_steps for s in steps]
+        projected = float(extrapolate(x, values).value) if len(x) else math.nan
+        if math.isfinite(projected):
+            projected = min(1.0, max(0.0, projected))
+        share = state.global_step / state.max_steps
+        self.live_forecasts.append({"step": state.global_step, "share": share, "projected": projected})
+        self._log(state, {"forecast_live": projected, "run_share": share}, {})
+        self._below = self._below + 1 if math.isfinite(projected) and projected < self.goal.value else 0
+        if self.mode == "stop" and self._below >= self.patience and state.global_step < state.max_steps:
+            self._stop(control, state, f"the projected final {self.metric} ({projected:.3f}) stayed under the "
+                       f"target {self.goal.value:g} for {self._below} evaluations")
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        # After the window the trainer's own logs show divergence (its loss filter hides NaN losses, not norms).
+        if self.verdict is not None and logs and self.stopped is None:
+            norm = logs.get("grad_norm")
+            if isinstance(norm, float) and not math.isfinite(norm):
+                self._diverged(state, control, f"non-finite gradient norm at step {state.global_step}")
+        return control
+
+    # ------------------------------------------------------------------ the end
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self._live is not None:
+            self._live.remove_hooks()
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        if self.store is not None and self._live is not None:
+            self.run_id = self._record(state)
+        return control
+
+    def _record(self, state) -> str:
+        from pathlib import Path
+
+        from tuneahead.store.curves import to_columns
+        from tuneahead.store.sqlite import RunRecord, RunStore
+        from tuneahead.store.trainer_output import curves_from_log_history
+
+        history = [e for e in state.log_history if isinstance(e, dict)]
+        logged = [e[self.metric] for e in history if self.metric and isinstance(e.get(self.metric), int | float)]
+        final = float(logged[-1]) if logged and self.stopped is None else None
+        recipe_json = self.recipe.model_dump(mode="json")
+        curves = curves_from_log_history(history)
+        curves["probe_trace"] = to_columns([r.to_dict() for r in self._live.trace])
+        curves["probe_eval"] = to_columns([{k: v for k, v in p.to_dict().items() if k != "extra"}
+                                           for p in self._live.evals])
+        digest = hashlib.sha256((json.dumps(recipe_json, sort_keys=True) + repr(time.time())).encode()).hexdigest()
+        record = RunRecord(
+            run_id=f"live-{digest[:12]}",
+            recipe=recipe_json,
+            static_features=dict(self._descriptors),
+            dynamic_features=self._live.features() if self._live.trace else {},
+            curves=curves,
+            final_metric=final if final is None or 0.0 <= final <= 1.0 else None,
+            target=self.goal.value,
+            costs={"flops_full": float(state.total_flos or 0.0), "seconds_full": time.perf_counter() - self._started},
+            family=self.task,
+            model=self.recipe.base_model,
+            campaign="live",
+            extra={"verdict": self.verdict.to_dict() if self.verdict else None, "stopped": self.stopped,
+                   "outcome_metric": self.metric, "global_step": state.global_step, "max_steps": state.max_steps,
+                   "live_forecasts": self.live_forecasts},
+        )
+        assert self.store is not None
+        with RunStore(Path(self.store)) as runs:
+            runs.add_run(record)
+        return record.run_id
+
+    # ------------------------------------------------------------------ helpers
+
+    def _stop(self, control, state, why: str) -> None:
+        if self.stopped is None:
+            self.stopped = why
+            self._log(state, {}, {"stopped": why})
+        control.should_training_stop = True
+
+    def _log(self, state, numbers: dict[str, float], words: dict[str, str]) -> None:
+        """Numbers go through the trainer's own `log` (so reporters see them) when the callback is
+        attached; words go into the log history only (reporters want scalars)."""
+        numbers = {LOG_PREFIX + k: v for k, v in numbers.items()}
+        if numbers and self.trainer is not None:
+            self.trainer.log(dict(numbers))
+        elif numbers:
+            state.log_history.append({**numbers, "step": state.global_step})
+        if words:
+            state.log_history.append({**{LOG_PREFIX + k: v for k, v in words.items()}, "step": state.global_step})
+
+
+def _first_rows(dataset: Any, n: int = 64) -> list[Mapping[str, Any]]:
+    if dataset is None:
+        return []
+    try:
+        return [dataset[i] for i in range(min(n, len(dataset)))]
+    except (TypeError, IndexError, KeyError):
+        return []
+
+
+def _current_lr(scheduler: Any, optimizer: Any) -> float:
+    if scheduler is not None and hasattr(scheduler, "get_last_lr"):
+        return float(scheduler.get_last_lr()[0])
+    if optimizer is not None and optimizer.param_groups:
+        return float(optimizer.param_groups[0]["lr"])
+    return math.nan
