@@ -33,6 +33,17 @@ from tuneahead.probe.trace import NAN, EvalPoint, StepRecord
 CLIP_EPS = 1e-6
 
 
+def probe_window(total_steps: int, steps: int | None = None) -> int:
+    """Steps of a live run that are its probe: `steps`, or as `run_probe` sizes a default probe (a budget
+    share of the run's compute; every step of a live run costs alike, so a share of its steps), floored and
+    capped, and never past the run's end."""
+    from tuneahead.probe.cost import DEFAULT_BUDGET, MAX_PROBE_STEPS, MIN_PROBE_STEPS
+
+    if not steps:
+        steps = min(max(math.floor(DEFAULT_BUDGET * total_steps), MIN_PROBE_STEPS), MAX_PROBE_STEPS)
+    return max(1, min(steps, total_steps)) if total_steps > 0 else steps
+
+
 class LiveProbe:
     """Records a probe trace from the first steps of a real training run."""
 
