@@ -1,0 +1,87 @@
+"""Per-step overhead of TuneAheadCallback inside a real Trainer run, as a ratio to the same run without it.
+
+    python benchmarks/bench_callback.py [--model tiny-1m] [--steps 60] [--repeats 5]
+
+Three arms, alternated and repeated (median of the training loop's wall time, model load excluded):
+no callback; the callback with the whole run as its probe window (every step instrumented: the worst
+case); the callback with its default window (as `check` sizes a probe). Held-out evaluations inside
+the window are counted: they are part of what the callback costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test helpers build the same data
+
+
+def rows(tiny, n: int):
+    from tests.test_probe_engine import recipe, sort_examples
+    from tuneahead.data.render import resolve_template
+    from tuneahead.probe.batches import Renderer, collate
+
+    r = recipe(max_seq_length=64)
+    renderer = Renderer(tiny.bundle, resolve_template(tiny.bundle, None), r.loss_on, r.max_seq_length, r.packing)
+    data = sort_examples(n)
+    pad = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
+    out = []
+    for s in renderer.sequences(data, renderer.tokenize(data)):
+        mb = collate([s], pad)
+        out.append({"input_ids": mb.input_ids[0], "attention_mask": mb.attention_mask[0], "labels": mb.labels[0]})
+    return out, pad
+
+
+def run(tiny, data, evals, pad, steps: int, window: int | None, use_callback: bool) -> float:
+    from transformers import Trainer, TrainingArguments
+
+    from tests.test_live_callback import _padding_collator
+    from tuneahead.integrations import TuneAheadCallback
+
+    args = TrainingArguments(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=8,
+                             gradient_accumulation_steps=2, learning_rate=1e-3, save_strategy="no", report_to=[],
+                             use_cpu=True, seed=7, disable_tqdm=True, logging_steps=10)
+    trainer = Trainer(model=copy.deepcopy(tiny.model), args=args, train_dataset=data, eval_dataset=evals,
+                      data_collator=_padding_collator(pad))
+    if use_callback:
+        TuneAheadCallback.attach(trainer, target=0.5, probe_steps=window)
+    started = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    from tuneahead.models.loading import load_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tiny-1m")
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=5)
+    opts = parser.parse_args()
+    torch.set_num_threads(1)
+    tiny = load_model(opts.model)
+    data, pad = rows(tiny, 1200)
+    evals = data[-32:]
+    arms = {"bare": (None, False), "callback, every step probed": (opts.steps, True),
+            "callback, default window": (None, True)}
+    times: dict[str, list[float]] = {name: [] for name in arms}
+    run(tiny, data, evals, pad, 5, None, True)  # warm-up (imports, bundle load)
+    for _ in range(opts.repeats):
+        for name, (window, on) in arms.items():
+            times[name].append(run(tiny, data, evals, pad, opts.steps, window, on))
+    bare = statistics.median(times["bare"])
+    print(f"{opts.model}, {opts.steps} steps of 2 x 8 sequences, 1 thread, median of {opts.repeats}")
+    for name, values in times.items():
+        med = statistics.median(values)
+        print(f"{name:30s} {med:7.2f} s   x{med / bare:.3f}   (+{100 * (med / bare - 1):.1f} %)")
+
+
+if __name__ == "__main__":
+    main()
