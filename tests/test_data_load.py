@@ -401,3 +401,37 @@ def test_llamafactory_alpaca_columns_are_honoured(tmp_path):
     config.write_text("model_name_or_path: tiny-1m\nstage: sft\nfinetuning_type: lora\ndataset: qa\n")
     train, _ = load_recipe_data(load_recipe(config))
     assert train[1].completion_text() == "city 1" and "capital of country 1?" in train[1].prompt_text()
+
+
+def test_rows_in_memory_become_examples_and_a_bad_row_is_named():
+    from tuneahead.data.load import IngestReport, examples_from_rows
+    from tuneahead.errors import DataError
+
+    rows = [{"prompt": "2+2?", "completion": "4", "input_ids": [1, 2]}, {"prompt": "3+3?", "completion": "6"}]
+    report = IngestReport()
+    examples = list(examples_from_rows(rows, "train_dataset", report=report))
+    assert [e.id for e in examples] == ["train_dataset:1", "train_dataset:2"]
+    assert report.examples == 2 and report.format == "prompt_completion"
+    with pytest.raises(DataError, match="train_dataset:2"):
+        list(examples_from_rows([rows[0], {"prompt": "no answer"}], "train_dataset"))
+
+
+def test_describing_rows_in_memory_equals_describing_their_file(tmp_path):
+    import json
+
+    from tuneahead.data.describe import describe, describe_examples
+    from tuneahead.data.load import examples_from_rows
+    from tuneahead.models.tokenizer import load_default_tokenizer
+
+    rows = [{"messages": [{"role": "user", "content": f"Add {i} and {i}."},
+                          {"role": "assistant", "content": str(2 * i)}]} for i in range(40)]
+    rows.append(rows[3])  # a duplicate, so the data findings have something to say
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    from_file = describe(path)
+    in_memory = describe_examples(examples_from_rows(rows, "rows"), bundle=load_default_tokenizer())
+    assert from_file.descriptors.keys() == in_memory.descriptors.keys()
+    for name, value in from_file.descriptors.items():
+        other = in_memory.descriptors[name]
+        assert (value != value and other != other) or value == pytest.approx(other), name
+    assert [f.code for f in from_file.findings] == [f.code for f in in_memory.findings]

@@ -145,7 +145,7 @@ def test_a_sound_run_goes_to_the_end_and_is_recorded(tiny, tmp_path):
     assert trainer.state.global_step == 40 and gate.stopped is None
     assert gate.verdict is not None and gate.verdict.step == 10
     assert 0.0 <= gate.verdict.p_success <= 1.0
-    assert "no raw training data" in " ".join(gate.verdict.notes)
+    assert "holds no text in a known format" in " ".join(gate.verdict.notes)  # token ids only: no descriptors
     numbers = [e for e in trainer.state.log_history if "tuneahead/p_success" in e]
     assert len(numbers) == 1 and numbers[0]["step"] == 10
     assert [f["step"] for f in gate.live_forecasts] == [10, 20, 30, 40]
@@ -179,7 +179,7 @@ def test_warn_mode_never_stops(tiny, tmp_path):
     assert trainer.state.global_step == 14 and gate.stopped is None
     # With the raw data the verdict has the static descriptors too (and no note that they are missing).
     assert gate.features["optimizer_steps"] == 14 and gate.features["n_examples"] == 100
-    assert not any("no raw training data" in n for n in gate.verdict.notes)
+    assert not any("holds no text" in n for n in gate.verdict.notes)
 
 
 def test_an_unknown_mode_is_an_input_error():
@@ -230,3 +230,6 @@ def test_trl_sft_trainer_on_conversational_data(tiny, tmp_path):
     assert [e.step for e in gate._live.evals] == [0, 4, 8]
     assert gate.verdict is not None and gate.verdict.decision in ("GO", "NO-GO", "UNCERTAIN")
     assert math.isfinite(gate.features["probe_eval_loss_end"])
+    # TRL keeps the conversations beside the token ids: the descriptors come from them, with the trainer's tokenizer.
+    assert gate.features["n_examples"] == 64 and gate.features["optimizer_steps"] == 16
+    assert any("trainer's own dataset rows" in n for n in gate.verdict.notes)

@@ -108,3 +108,19 @@ def test_stdlib_corpus_is_sorted_and_skips_tests() -> None:
     rel = [f.relative_to(stdlib_dir()).as_posix() for f in files]
     assert rel == sorted(rel)
     assert not any(part in ("test", "tests", "site-packages") for r in rel for part in r.split("/")[:-1])
+
+
+def test_a_live_fast_tokenizer_becomes_a_bundle():
+    from transformers import PreTrainedTokenizerFast
+
+    from tuneahead.errors import ModelError
+    from tuneahead.models.tokenizer import bundle_from_hf, load_default_tokenizer
+
+    base = load_default_tokenizer()
+    hf = PreTrainedTokenizerFast(tokenizer_object=base.tokenizer, eos_token=base.eos_token, pad_token=base.pad_token,
+                                 chat_template=base.chat_template)
+    bundle = bundle_from_hf(hf)
+    assert bundle.eos_id == base.eos_id and bundle.chat_template == base.chat_template
+    assert bundle.tokenizer.encode("hello world").ids == base.tokenizer.encode("hello world").ids
+    with pytest.raises(ModelError, match="not a fast tokenizer"):
+        bundle_from_hf(object())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import tuneahead.data.descriptors  # noqa: F401  (registers the static descriptors computed below)
@@ -105,36 +105,69 @@ def describe(
     disk, else the bundled default (the result says which). Nothing is downloaded.
     """
     from tuneahead.data.load import IngestReport, iter_examples
-    from tuneahead.models.config import model_config
-    from tuneahead.recipe.diagnostics import recipe_warnings
 
-    started = time.perf_counter()
     train_paths = _paths(data, recipe.datasets if recipe else [])
     if not train_paths:
         raise InputError("no training data given", hint="pass --data FILE (or list datasets in the recipe)")
     eval_paths = _paths(eval_data, recipe.eval_datasets if recipe else [])
-
     model_ref = model or (recipe.base_model if recipe else None)
     bundle, note = resolve_tokenizer(tokenizer=tokenizer or (recipe.tokenizer if recipe else None), model=model_ref)
+    train_report = IngestReport()
+    eval_report = IngestReport() if eval_paths else None
+    return describe_examples(
+        iter_examples(train_paths, format=data_format, skip_invalid=skip_invalid, report=train_report),
+        eval_examples=(
+            iter_examples(eval_paths, format="auto", skip_invalid=skip_invalid, report=eval_report)
+            if eval_paths and eval_report is not None
+            else None
+        ),
+        bundle=bundle,
+        tokenizer_note=note,
+        recipe=recipe,
+        model=model_ref,
+        train_report=train_report,
+        eval_report=eval_report,
+        base_perplexity=base_perplexity,
+        progress=progress,
+    )
+
+
+def describe_examples(
+    train_examples: Iterable[Example],
+    *,
+    bundle: TokenizerBundle,
+    eval_examples: Iterable[Example] | None = None,
+    tokenizer_note: str | None = None,
+    recipe: Recipe | None = None,
+    model: str | None = None,
+    train_report: IngestReport | None = None,
+    eval_report: IngestReport | None = None,
+    base_perplexity: PerplexityFn | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DescribeResult:
+    """Describe examples already in hand (a trainer's dataset rows, normalised) with a given tokenizer.
+
+    `model`: the base model's reference, for its config (size, context) and the base perplexity.
+    """
+    from tuneahead.models.config import model_config
+    from tuneahead.recipe.diagnostics import recipe_warnings
+
+    started = time.perf_counter()
+    note = tokenizer_note
+    train_report = train_report if train_report is not None else IngestReport()
+    model_ref = model or (recipe.base_model if recipe else None)
     recipe_template = recipe.chat_template if recipe else None
     template = resolve_template(bundle, recipe_template)
     max_len = recipe.max_seq_length if recipe else Recipe.model_fields["max_seq_length"].default
     loss_on = recipe.loss_on if recipe else "completion"
-
-    train_report = IngestReport()
-    eval_report = IngestReport() if eval_paths else None
     stats = gather_stats(
-        iter_examples(train_paths, format=data_format, skip_invalid=skip_invalid, report=train_report),
+        train_examples,
         bundle=bundle,
         template=template,
         template_from_user_or_model=bool(recipe_template or bundle.chat_template),
         max_seq_length=max_len,
         loss_on=loss_on,
-        eval_examples=(
-            iter_examples(eval_paths, format="auto", skip_invalid=skip_invalid, report=eval_report)
-            if eval_paths
-            else None
-        ),
+        eval_examples=eval_examples,
         seed=recipe.seed if recipe else 0,
         progress=progress,
     )

@@ -13,7 +13,7 @@ either an example or counted invalid: nothing is lost silently).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -176,6 +176,36 @@ def remap_row(row: dict[str, Any], columns: dict[str, str], roles: dict[str, str
             value = out.pop(theirs)
             out[ours] = value
     return out
+
+
+def examples_from_rows(
+    rows: Iterable[Mapping[str, Any]],
+    source: str,
+    *,
+    format: str = "auto",
+    report: IngestReport | None = None,
+) -> Iterator[Example]:
+    """Normalise in-memory rows (a Hugging Face `Dataset`, a list of dicts) into examples.
+
+    `source` names the rows in messages and example ids ("train_dataset" -> "train_dataset:row 3");
+    the format is detected from the first row unless given. Columns a trainer added (input_ids,
+    labels, ...) are ignored by the format readers. A bad row is a DataError naming its row number.
+    """
+    fmt = resolve_format(format)
+    report = report if report is not None else IngestReport()
+    report.files = [source]
+    for number, row in enumerate(rows, start=1):
+        report.rows_read += 1
+        location = Location(file=source, line=number)
+        row_format = fmt or detect_format(row)
+        if row_format is None:
+            raise undetectable(row, location)
+        example = normalize(row, row_format, f"{source}:{number}", location)
+        fmt = fmt or row_format
+        _count(report, example.source_format)
+        yield example
+    if report.examples == 0:
+        raise EmptyDatasetError("no rows", Location(file=source))
 
 
 def _count(report: IngestReport, source_format: str) -> None:

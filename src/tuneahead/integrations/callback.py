@@ -160,7 +160,7 @@ class TuneAheadCallback(TrainerCallback):
         self.notes += notes
         self._bundle = load_bundle(self.predictor_ref)
         check_metric(self.goal, self._bundle)
-        self._describe()
+        self._describe(processing_class)
         total = int(state.max_steps or 0)
         self._probe_steps = probe_window(total, self.probe_steps_wanted)
         if total > 0 and self.metric:
@@ -178,16 +178,47 @@ class TuneAheadCallback(TrainerCallback):
             self._stop(control, state, self._blocking_rule() or "")
         return control
 
-    def _describe(self) -> None:
-        if self.data is None:
+    def _describe(self, processing_class: Any) -> None:
+        """Static descriptors and data findings: from the raw files when given, else from the trainer's
+        own dataset rows when they still hold text in a known format (TRL keeps its text columns)."""
+        if self.data is not None:
+            from tuneahead.data.describe import describe
+
+            self._use(describe(self.data, eval_data=self.eval_data, recipe=self.recipe))
+            return
+        from tuneahead.data.formats import detect_format
+
+        rows = getattr(self.trainer, "train_dataset", None)
+        first = _first_rows(rows, 1)
+        if not first or detect_format(first[0]) is None or processing_class is None:
             self.notes.append(
-                "no raw training data given (data=...): the verdict rests on the recipe and the probe, "
-                "without the static descriptors and data findings"
+                "the trainer's dataset holds no text in a known format (messages, prompt/completion, ...) and no "
+                "raw data was given (data=...): the verdict rests on the recipe and the probe, without the static "
+                "descriptors and data findings"
             )
             return
-        from tuneahead.data.describe import describe
+        from tuneahead.data.describe import describe_examples
+        from tuneahead.data.load import examples_from_rows
+        from tuneahead.errors import TuneAheadError
+        from tuneahead.models.tokenizer import bundle_from_hf
 
-        described = describe(self.data, eval_data=self.eval_data, recipe=self.recipe)
+        evals = self.eval_rows if self.eval_rows is not None and _first_rows(self.eval_rows, 1) else None
+        if evals is not None and detect_format(_first_rows(evals, 1)[0]) is None:
+            evals = None
+        try:
+            described = describe_examples(
+                examples_from_rows(rows, "train_dataset"),  # type: ignore[arg-type]
+                eval_examples=examples_from_rows(evals, "eval_dataset") if evals is not None else None,
+                bundle=bundle_from_hf(processing_class),
+                recipe=self.recipe,
+            )
+        except TuneAheadError as exc:  # advisory: a row the describe cannot read must not stop the user's run
+            self.notes.append(f"static descriptors skipped: {exc}")
+            return
+        self._use(described)
+        self.notes.append("static descriptors from the trainer's own dataset rows and tokenizer")
+
+    def _use(self, described: Any) -> None:
         self._descriptors = dict(described.descriptors)
         self._static_findings = list(described.findings)
 

@@ -233,3 +233,26 @@ def _builtin_model_tokenizer(model: str) -> TokenizerBundle | None:
         return None
     folder = builtin_tokenizer_folder(model)
     return None if folder is None else load_tokenizer_folder(folder)
+
+
+def bundle_from_hf(tokenizer: object, *, name: str | None = None) -> TokenizerBundle:
+    """A live Hugging Face fast tokenizer (`PreTrainedTokenizerFast`, what a trainer's `processing_class`
+    holds) as a bundle: its `tokenizers` backend, special tokens and chat template."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ModelError(
+            f"{type(tokenizer).__name__} is not a fast tokenizer (no backend_tokenizer)",
+            Location(field="processing_class"),
+            hint="load the tokenizer with use_fast=True, or pass data=... and a tokenizer folder",
+        )
+    template = getattr(tokenizer, "chat_template", None)
+    source = str(getattr(tokenizer, "name_or_path", "") or "the trainer's tokenizer")
+    return TokenizerBundle(
+        tokenizer=backend,
+        name=name or source,
+        source=source,
+        eos_token=_token_text(getattr(tokenizer, "eos_token", None)),
+        pad_token=_token_text(getattr(tokenizer, "pad_token", None)),
+        bos_token=_token_text(getattr(tokenizer, "bos_token", None)),
+        chat_template=template if isinstance(template, str) and template.strip() else None,
+    )
