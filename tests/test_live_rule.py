@@ -54,3 +54,43 @@ def test_summary_counts_catches_false_stops_and_savings():
     assert s.savings == pytest.approx(1 - (0.2 + 1 + 0.5 + 1) / 4)
     assert s.oracle_savings == pytest.approx(0.5)
     assert s.median_share_at_catch == pytest.approx(0.2)
+
+
+def test_live_columns_read_only_the_curve_up_to_each_fraction():
+    import numpy as np
+    import pandas as pd
+
+    from tuneahead.baselines.live_gate import add_live_columns, live_columns
+
+    steps = np.arange(0, 101, 10)
+    table = pd.DataFrame({"curve_steps": [steps], "curve_eval_metric": [steps / 100.0]})
+    out = add_live_columns(table)
+    assert out["live_eval_metric_10"][0] == pytest.approx(0.1)
+    assert out["live_eval_metric_30"][0] == pytest.approx(0.3) and out["live_eval_metric_max_20"][0] == pytest.approx(0.2)
+    assert 0.0 <= out["live_projection_30"][0] <= 1.0
+    assert set(live_columns(0.1)) < set(live_columns(0.3)) and all(c in out.columns for c in live_columns(0.3))
+    # Nothing the curve shows after 30 % reaches the columns.
+    later = pd.DataFrame({"curve_steps": [steps], "curve_eval_metric": [np.where(steps > 30, 1.0, 0.0)]})
+    assert add_live_columns(later)[list(live_columns(0.3))].iloc[0].max() == 0.0
+
+
+def test_stop_points_take_the_first_no_go_and_replays_are_accounted():
+    import numpy as np
+
+    from tuneahead.baselines.live_gate import GateReplay, stop_points, summarise_replay
+    from tuneahead.evaluate.metrics import MethodOutput
+
+    def out(p):
+        p = np.asarray(p, float)
+        return MethodOutput(p, p, p, p, np.zeros(len(p)), True, go_at=np.full(len(p), 0.7), no_go_at=np.full(len(p), 0.3))
+
+    stops = stop_points([(0.1, out([0.2, 0.5, 0.5])), (0.2, out([0.1, 0.25, 0.9]))])
+    assert stops[0] == 0.1 and stops[1] == 0.2 and np.isnan(stops[2])
+    success = np.array([False, True, True])
+    replayed = GateReplay("p", np.array([False, False, False]), stops)
+    s = summarise_replay(replayed, success, np.ones(3), np.zeros(3))
+    assert s["failures_caught_live"] == 1 and s["successes_stopped_live"] == 1
+    assert s["savings"] == pytest.approx(1 - (0.1 + 0.2 + 1.0) / 3)
+    pre = summarise_replay(GateReplay("p", np.array([True, False, False]), np.full(3, np.nan)), success, np.ones(3),
+                           np.full(3, 0.01))
+    assert pre["failures_stopped_pre_flight"] == 1 and pre["savings"] == pytest.approx(1 - (2 + 0.03) / 3)

@@ -157,7 +157,7 @@ def evaluate(
             continue
         start = time.perf_counter()
         try:
-            outputs = [_cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed,
+            outputs = [cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed,
                                       config.cost_ratio) for seed in config.seeds]
         except TuneAheadError as exc:
             results.append(MethodResult(m.name, m.description, "failed", exc.message))
@@ -218,7 +218,7 @@ def _paired_auroc(outputs: dict[str, list[MethodOutput]], results: list[MethodRe
     return int(common.sum())
 
 
-def _cross_predict(
+def cross_predict(
     method: Method, table: pd.DataFrame, task: Task, folds: np.ndarray, seed: int, cost_ratio: float
 ) -> MethodOutput:
     """Each fold predicted by the method fitted on the others; with the fold's own stakes-based cut-offs when
