@@ -233,3 +233,35 @@ def test_trl_sft_trainer_on_conversational_data(tiny, tmp_path):
     # TRL keeps the conversations beside the token ids: the descriptors come from them, with the trainer's tokenizer.
     assert gate.features["n_examples"] == 64 and gate.features["optimizer_steps"] == 16
     assert any("trainer's own dataset rows" in n for n in gate.verdict.notes)
+
+
+def test_a_lora_run_with_gradient_checkpointing_is_probed_and_read_as_lora(tiny, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import Trainer, TrainingArguments
+
+    from tuneahead.integrations import TuneAheadCallback
+
+    r = recipe()
+    renderer = _renderer(tiny, r)
+    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
+    data = sort_examples(120)
+    rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
+    model = get_peft_model(copy.deepcopy(tiny.model), LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "lora"), max_steps=12, per_device_train_batch_size=2, gradient_accumulation_steps=2,
+        learning_rate=1e-3, gradient_checkpointing=True, save_strategy="no", report_to=[], use_cpu=True, seed=7,
+        disable_tqdm=True, logging_steps=4,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows[:100], eval_dataset=rows[100:],
+                      data_collator=_padding_collator(pad_id))
+    gate = TuneAheadCallback.attach(trainer, target=0.5, probe_steps=6)
+    trainer.train()
+
+    assert gate.recipe.adapter.type == "lora" and gate.recipe.adapter.rank == 4
+    assert gate.recipe.adapter.target_modules == ["q_proj", "v_proj"]
+    trace = gate._live.trace
+    assert len(trace) == 6 and all(math.isfinite(t.loss) and t.grad_norm > 0 for t in trace)
+    assert all(t.micro_batches == 2 for t in trace)  # checkpointing's recomputed forwards are not counted twice
+    # Only the adapter trains: the update ratio is measured on its weights alone.
+    assert all(n.startswith("base_model") and "lora_" in n for n in gate._live.inst.names)
+    assert math.isfinite(gate.features["probe_update_ratio"]) and gate.verdict is not None
