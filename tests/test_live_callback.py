@@ -129,26 +129,29 @@ def test_a_divergent_learning_rate_is_stopped_with_the_reason_logged(tiny, tmp_p
     assert run.curves["probe_trace"]["step"][0] == 1
 
 
-def test_a_sound_run_goes_to_the_end_and_is_recorded(tiny, tmp_path):
-    from tuneahead.integrations import TuneAheadCallback
-
+def _sound_run(tiny, tmp_path):
     r = recipe()
     renderer = _renderer(tiny, r)
     pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
     data = sort_examples(240)
     rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
-    trainer = _trainer(tiny, tmp_path, rows[:200], rows[200:], lr=1e-3, max_steps=40, eval_steps=10)
-    gate = TuneAheadCallback.attach(trainer, target=0.0, mode="stop", probe_steps=10, metric="eval_loss",
-                                    store=tmp_path / "runs.db", task="sort")
+    return _trainer(tiny, tmp_path, rows[:200], rows[200:], lr=1e-3, max_steps=40, eval_steps=10)
+
+
+def test_a_sound_run_goes_to_the_end_and_is_recorded(tiny, tmp_path):
+    from tuneahead.integrations import TuneAheadCallback
+
+    trainer = _sound_run(tiny, tmp_path)
+    gate = TuneAheadCallback.attach(trainer, target=0.0, mode="stop", probe_steps=10, store=tmp_path / "runs.db",
+                                    task="sort")
     trainer.train()
 
     assert trainer.state.global_step == 40 and gate.stopped is None
-    assert gate.verdict is not None and gate.verdict.step == 10
+    assert gate.verdict is not None and gate.verdict.step == 10 and gate.verdict.decision != "NO-GO"
     assert 0.0 <= gate.verdict.p_success <= 1.0
     assert "holds no text in a known format" in " ".join(gate.verdict.notes)  # token ids only: no descriptors
     numbers = [e for e in trainer.state.log_history if "tuneahead/p_success" in e]
     assert len(numbers) == 1 and numbers[0]["step"] == 10
-    assert [f["step"] for f in gate.live_forecasts] == [10, 20, 30, 40]
 
     from tuneahead.store.sqlite import RunStore
 
@@ -160,6 +163,22 @@ def test_a_sound_run_goes_to_the_end_and_is_recorded(tiny, tmp_path):
     assert len(run.curves["probe_trace"]["step"]) == 10
     assert run.curves["full_eval"]["step"] == [10, 20, 30, 40]
     assert np.isfinite(run.dynamic_features["probe_final_loss"])
+
+
+def test_the_live_predictor_reforecasts_once_per_fraction_of_the_run(tiny, tmp_path):
+    from tuneahead.integrations import TuneAheadCallback
+
+    trainer = _sound_run(tiny, tmp_path)
+    gate = TuneAheadCallback.attach(trainer, target=0.5, mode="warn", probe_steps=10, metric="eval_loss")
+    trainer.train()
+
+    assert trainer.state.global_step == 40
+    assert [f["step"] for f in gate.live_forecasts] == [10, 20, 30, 40]
+    # At 25 % of the run (10 and 20 % reached) the 20 % stage judges, at 50 % the 30 % stage; then none is due.
+    assert [f.get("live_stage") for f in gate.live_forecasts] == ["live-20", "live-30", None, None]
+    assert all(0.0 <= f["p_success"] <= 1.0 for f in gate.live_forecasts[:2])
+    assert len([e for e in trainer.state.log_history if "tuneahead/p_success_live" in e]) == 2
+    assert len([e for e in trainer.state.log_history if "tuneahead/decision_live" in e]) == 2
 
 
 def test_warn_mode_never_stops(tiny, tmp_path):

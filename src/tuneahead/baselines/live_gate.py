@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneahead.baselines.base import cost_column, prefix_cost
-from tuneahead.baselines.curves import prefix
 from tuneahead.baselines.live_rule import project_final
 from tuneahead.baselines.ours import PredictorMethod
 from tuneahead.evaluate.metrics import MethodOutput
@@ -36,25 +35,35 @@ def live_columns(fraction: float) -> tuple[str, ...]:
                  for kind in ("eval_metric", "eval_metric_max", "projection"))
 
 
-def add_live_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with, per fraction f, the run's eval metric at its last evaluation by f, the best so far,
-    and the curve so far projected to the run's end (NaN where nothing was evaluated by f)."""
-    out = table.copy()
+def live_values(steps: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray,
+                total_steps: float) -> dict[str, float]:
+    """A run's live columns from its eval-metric curve so far, for every fraction: the metric at its last
+    evaluation by f, the best by f, and the curve by f projected to the run's end (NaN where nothing was
+    evaluated by f). `total_steps`: the run's planned length."""
+    x_all = 100.0 * np.asarray(steps, float) / total_steps
+    y_all = np.asarray(values, float)
+    out: dict[str, float] = {}
     for f in LIVE_FRACTIONS:
-        last, best, projected = [], [], []
-        for steps, values in zip(table[CURVE_STEPS], table[CURVE_EVAL_METRIC], strict=True):
-            x, y = prefix(np.asarray(steps, float), np.asarray(values, float), f)
-            ok = np.isfinite(y)
-            x, y = x[ok], y[ok]
-            last.append(float(y[-1]) if len(y) else math.nan)
-            best.append(float(y.max()) if len(y) else math.nan)
-            # `prefix` gives x in percent of the run: project to 100 %.
-            projected.append(project_final(x, y, 100.0) if len(y) else math.nan)
+        keep = (x_all <= 100.0 * f + 1e-9) & np.isfinite(y_all)
+        x, y = x_all[keep], y_all[keep]
         pct = round(f * 100)
-        out[f"live_eval_metric_{pct}"] = last
-        out[f"live_eval_metric_max_{pct}"] = best
-        out[f"live_projection_{pct}"] = projected
+        out[f"live_eval_metric_{pct}"] = float(y[-1]) if len(y) else math.nan
+        out[f"live_eval_metric_max_{pct}"] = float(y.max()) if len(y) else math.nan
+        out[f"live_projection_{pct}"] = project_final(x, y, 100.0) if len(y) else math.nan
     return out
+
+
+def add_live_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with each run's live columns (`live_values`); a stored run's length is its last logged step."""
+    import pandas as pd
+
+    rows = []
+    for steps, values in zip(table[CURVE_STEPS], table[CURVE_EVAL_METRIC], strict=True):
+        steps = np.asarray(steps, float)
+        total = float(np.nanmax(steps)) if len(steps) else math.nan
+        rows.append(live_values(steps, values, total) if total > 0 else {})
+    live = pd.DataFrame(rows, index=table.index, columns=list(live_columns(max(LIVE_FRACTIONS))))
+    return pd.concat([table, live], axis=1)
 
 
 class LiveGateMethod(PredictorMethod):

@@ -52,6 +52,11 @@ def bundled_predictor_dir() -> Path:
     return Path(str(resources.files("tuneahead") / "assets" / "predictor"))
 
 
+def bundled_live_predictor_dir() -> Path:
+    """The live gate's predictor (`TuneAheadCallback`): one stage per fraction of the run it re-forecasts at."""
+    return Path(str(resources.files("tuneahead") / "assets" / "live_predictor"))
+
+
 def load_bundle(path: str | os.PathLike[str] | None = None) -> PredictorBundle:
     """A bundle or a single predictor directory; `None` loads the predictor shipped with TuneAhead."""
     from tuneahead.predict.predictor import Predictor

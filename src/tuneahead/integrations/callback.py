@@ -77,6 +77,7 @@ class TuneAheadCallback(TrainerCallback):
         data: Sequence[PathLike] | PathLike | None = None,
         eval_data: Sequence[PathLike] | PathLike | None = None,
         cost_ratio: float | None = None,
+        live_predictor: PathLike | None = None,
         patience: int | None = None,
         store: PathLike | None = None,
         task: str | None = None,
@@ -88,6 +89,9 @@ class TuneAheadCallback(TrainerCallback):
         `eval_dataset`: held-out rows for the probe's evaluations (`attach` takes the trainer's).
         `data` / `eval_data`: the raw training / eval files, for the static descriptors (without them the
         verdict has the probe's features only, and says so).
+        `live_predictor`: the live gate's predictor bundle (default: the bundled one, fitted on TuneBench):
+        at 10 / 20 / 30 % of the run it re-forecasts from the pre-flight features plus the `metric` curve
+        so far, and in stop mode a NO-GO there stops the run.
         `patience`: in stop mode, also stop once the projected final metric has stayed under the target for
         this many evaluations in a row (default None: the projection is logged, never acted on; replayed
         on TuneBench it stopped 6-32 % of the runs that succeeded, see benchmarks/replay_live_gate.py).
@@ -103,6 +107,7 @@ class TuneAheadCallback(TrainerCallback):
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", Location(field="mode"))
         self.goal = parse_goal(target)
         self.predictor_ref = predictor
+        self.live_predictor_ref = live_predictor
         self.mode = mode
         self.metric = metric or (f"eval_{self.goal.metric}" if self.goal.metric else None)
         self.probe_steps_wanted = probe_steps
@@ -131,6 +136,9 @@ class TuneAheadCallback(TrainerCallback):
         self._static_findings: list[Any] = []
         self._bundle: Any = None
         self._rule: Any = None  # baselines.live_rule.LiveStopRule, once the run's length is known
+        self._live_bundle: Any = None  # the live gate's predictors, one per fraction of the run
+        self._live_done: set[str] = set()  # live stages already judged
+        self.features: dict[str, float] = {}
         self._micro = 0
         self._started = 0.0
 
@@ -148,7 +156,7 @@ class TuneAheadCallback(TrainerCallback):
     # ------------------------------------------------------------------ before the first step
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, train_dataloader=None, **kwargs):
-        from tuneahead.gate.bundle import load_bundle
+        from tuneahead.gate.bundle import bundled_live_predictor_dir, load_bundle
         from tuneahead.gate.run import check_metric
         from tuneahead.integrations.trainer_recipe import recipe_from_trainer
         from tuneahead.baselines.live_rule import LiveStopRule
@@ -165,6 +173,7 @@ class TuneAheadCallback(TrainerCallback):
         self._probe_steps = probe_window(total, self.probe_steps_wanted)
         if total > 0 and self.metric:
             self._rule = LiveStopRule(self.goal.value, total, self.patience or 0)
+            self._live_bundle = load_bundle(self.live_predictor_ref or bundled_live_predictor_dir())
         trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         config = getattr(model, "config", None)
         self._live = LiveProbe(trainable, max_grad_norm=args.max_grad_norm, measure_every=self.measure_every,
@@ -361,12 +370,43 @@ class TuneAheadCallback(TrainerCallback):
             return control
         projected = self._rule.observe(state.global_step, value)
         share = state.global_step / state.max_steps
-        self.live_forecasts.append({"step": state.global_step, "share": share, "projected": projected})
+        entry = {"step": state.global_step, "share": share, "projected": projected}
+        self.live_forecasts.append(entry)
         self._log(state, {"forecast_live": projected, "run_share": share}, {})
-        if self.mode == "stop" and self.patience and self._rule.should_stop and state.global_step < state.max_steps:
+        if state.global_step >= state.max_steps:
+            return control  # the run is over: nothing left to save
+        self._judge_live(state, control, share, entry)
+        if self.mode == "stop" and self.patience and self._rule.should_stop:
             self._stop(control, state, f"the projected final {self.metric} ({projected:.3f}) stayed under the "
                        f"target {self.goal.value:g} for {self._rule.below} evaluations")
         return control
+
+    def _judge_live(self, state, control, share: float, entry: dict[str, Any]) -> None:
+        """At the first evaluation past each fraction of the run the live predictor knows, re-forecast from
+        the pre-flight features plus the metric curve so far; a NO-GO there stops the run in stop mode."""
+        from tuneahead.baselines.live_gate import live_values
+        from tuneahead.gate.assess import assess
+
+        if self._live_bundle is None or not self.features:
+            return
+        fractions = self._live_bundle.info.get("fractions") or []
+        due = [(f, st) for f, st in zip(fractions, self._live_bundle.stages, strict=False)
+               if f <= share + 1e-9 and st.name not in self._live_done]
+        if not due:
+            return
+        fraction, stage = due[-1]  # the latest fraction reached: it knows the most
+        self._live_done.update(st.name for _, st in due)
+        row = {**self.features, **live_values(self._rule.steps, self._rule.values, state.max_steps)}
+        assessed = assess(stage.predictor, row, goal=self.goal, config=self.config, diverged=False,
+                          probe_features={}, no_whole_answer=False)
+        judgement = assessed.judgement
+        entry.update({"live_stage": stage.name, "p_success": judgement.p_success,
+                      "decision": judgement.decision.value})
+        self._log(state, {"p_success_live": judgement.p_success, "forecast_live_metric": assessed.forecast.metric},
+                  {"decision_live": f"{judgement.decision.value} at {fraction:.0%} of the run ({judgement.why})"})
+        if self.mode == "stop" and judgement.decision.value == "NO-GO":
+            self._stop(control, state, f"NO-GO at {fraction:.0%} of the run, from its {self.metric} curve so far "
+                       f"({judgement.why})")
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         # After the window the trainer's own logs show divergence (its loss filter hides NaN losses, not norms).
