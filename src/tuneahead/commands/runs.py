@@ -18,24 +18,41 @@ def register(app: typer.Typer) -> None:
 
 @runs_app.command("import")
 def import_cmd(
-    folders: list[Path] = typer.Argument(..., help="Trainer output folders (or folders holding several)"),
+    folders: list[Path] = typer.Argument(None, help="Trainer output folders (or folders holding several)"),
     store: Path = typer.Option(..., "--store", help="SQLite run store to add the runs to (created if missing)"),
     metric: str = typer.Option(None, "--metric", help="the logged metric that is each run's outcome, e.g. eval_accuracy"),
     target: float = typer.Option(None, "--target", help="the bar that outcome had to reach (a score in [0, 1])"),
     task: str = typer.Option(None, "--task", help="task name stored with each run (groups runs for evaluation)"),
+    mlflow: str = typer.Option(None, "--mlflow", help="an MLflow tracking URI (http://..., or a local mlruns folder)"),
+    experiment: list[str] = typer.Option(None, "--experiment", help="MLflow experiment name (repeat for several)"),
+    filter_string: str = typer.Option("", "--filter", help="MLflow search filter, e.g. \"params.optim = 'adamw_torch'\""),
+    param: list[str] = typer.Option(None, "--param", help="FIELD=PARAM: read a recipe field from another MLflow param "
+                                    "name (default: the TrainingArguments names transformers logs)"),
+    target_param: str = typer.Option(None, "--target-param", help="MLflow param holding each run's own bar"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
 ) -> None:
-    """Import Hugging Face Trainer output folders (trainer_state.json, config.json, adapter_config.json, the
-    results files). Importing a run twice changes nothing; what could not be mapped is listed."""
+    """Import past runs: Hugging Face Trainer output folders (trainer_state.json, config.json,
+    adapter_config.json, the results files), or the runs of MLflow experiments (params, metric histories).
+    Importing a run twice changes nothing; what could not be mapped is listed."""
 
     def run() -> int:
         from rich.markup import escape
 
+        from tuneahead.errors import InputError, Location
         from tuneahead.store.sqlite import RunStore
         from tuneahead.store.trainer_output import find_trainer_outputs, read_trainer_output
 
+        if not folders and not mlflow:
+            raise InputError("nothing to import", hint="name Trainer output folders, or --mlflow URI --experiment NAME")
         runs = [read_trainer_output(f, metric=metric, target=target, task=task)
-                for root in folders for f in find_trainer_outputs(root)]
+                for root in folders or [] for f in find_trainer_outputs(root)]
+        if mlflow:
+            from tuneahead.store.mlflow_runs import read_mlflow_runs
+
+            if not experiment:
+                raise InputError("--mlflow needs --experiment NAME", Location(field="experiment"))
+            runs += read_mlflow_runs(mlflow, experiment, filter_string=filter_string, metric=metric, target=target,
+                                     target_param=target_param, task=task, param_map=_param_map(param or []))
         added = []
         with RunStore(store) as db:
             for imported in runs:
@@ -43,7 +60,7 @@ def import_cmd(
                     db.add_run(imported.record)
                     added.append(imported.record.run_id)
         report: list[dict[str, Any]] = [
-            {"run_id": r.record.run_id, "folder": str(r.folder), "added": r.record.run_id in added,
+            {"run_id": r.record.run_id, "source": r.source, "added": r.record.run_id in added,
              "final_metric": r.record.final_metric, "unmapped": r.unmapped} for r in runs
         ]
         if as_json:
@@ -51,13 +68,25 @@ def import_cmd(
             return 0
         for item in report:
             state = "added" if item["added"] else "already in the store"
-            console.print(f"[bold]{item['run_id']}[/] {escape(item['folder'])}: {state}", highlight=False)
+            console.print(f"[bold]{item['run_id']}[/] {escape(item['source'])}: {state}", highlight=False)
             for note in item["unmapped"]:
                 console.print(f"  [dim]not mapped: {escape(note)}[/]", highlight=False)
         console.print(f"{len(added)} of {len(runs)} runs added to {escape(str(store))}", highlight=False)
         return 0
 
     guarded(run, as_json=as_json)
+
+
+def _param_map(pairs: list[str]) -> dict[str, str]:
+    from tuneahead.errors import InputError, Location
+
+    out = {}
+    for pair in pairs:
+        field_name, sep, name = pair.partition("=")
+        if not sep or not field_name.strip() or not name.strip():
+            raise InputError(f"expected FIELD=PARAM, got {pair!r}", Location(field="param"))
+        out[field_name.strip()] = name.strip()
+    return out
 
 
 @runs_app.command("list")

@@ -22,29 +22,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tuneahead.errors import InputError, Location
 from tuneahead.safe_yaml import safe_load
+from tuneahead.store.imported import ImportedRun
 from tuneahead.store.sqlite import RunRecord, check_outcome
 
 STATE_FILE = "trainer_state.json"
 RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 ARGUMENT_FILES = ("training_args.json", "training_args.yaml", "training_args.yml", "args.json", "config.yaml")
 PICKLED_ARGUMENTS = "training_args.bin"
-
-# Sequence-length keys the frameworks' own argument files use (TrainingArguments has none of its own).
-
-
-@dataclass
-class ImportedRun:
-    """A run read from an output folder, and what of it could not be mapped (in words)."""
-
-    record: RunRecord
-    folder: Path
-    unmapped: list[str] = field(default_factory=list)
 
 
 def find_trainer_outputs(root: str | Path) -> list[Path]:
@@ -120,7 +109,7 @@ def read_trainer_output(
                "arguments_file": arguments_file, "unmapped": unmapped,
                "global_step": state.get("global_step"), "best_metric": state.get("best_metric")},
     )
-    return ImportedRun(record, folder, unmapped)
+    return ImportedRun(record, str(folder), unmapped)
 
 
 # ---------------------------------------------------------------- pieces
