@@ -143,3 +143,41 @@ def test_importing_twice_changes_nothing(trainer_folder: Path, tmp_path: Path) -
     assert stored.curves["full_eval"]["step"] == [3, 6]
     listed = run("runs", "list", str(store))
     assert [r["run_id"] for r in listed["runs"]] == [stored.run_id] and listed["runs"][0]["success"] is not None
+
+
+def test_a_llamafactory_folder_with_only_its_own_log(tmp_path: Path) -> None:
+    """A LLaMA-Factory run stopped before save_state: trainer_log.jsonl (its LogCallback's format), the run's
+    training_args.yaml (LLaMA-Factory's keys), the adapter and the results file."""
+    run = tmp_path / "saves" / "qwen-lora"
+    run.mkdir(parents=True)
+    lines = []
+    for step in range(10, 101, 10):
+        lines.append({"current_steps": step, "total_steps": 300, "loss": 2.0 - step / 100, "lr": 1e-4, "epoch": step / 100,
+                      "percentage": round(step / 3, 2), "elapsed_time": "0:01:00", "remaining_time": "0:02:00"})
+        if step % 50 == 0:
+            lines.append({"current_steps": step, "total_steps": 300, "eval_loss": 1.5 - step / 200, "epoch": step / 100,
+                          "percentage": round(step / 3, 2), "elapsed_time": "0:01:00", "remaining_time": "0:02:00"})
+    (run / "trainer_log.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    (run / "training_args.yaml").write_text(
+        "model_name_or_path: Qwen/Qwen2.5-0.5B-Instruct\nstage: sft\nfinetuning_type: lora\nlora_rank: 8\n"
+        "learning_rate: 1.0e-4\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 8\ncutoff_len: 1024\n"
+        "num_train_epochs: 3.0\nlr_scheduler_type: cosine\nwarmup_ratio: 0.1\n", encoding="utf-8")
+    (run / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16,
+                                                         "base_model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct",
+                                                         "target_modules": ["q_proj", "v_proj"]}))
+    (run / "all_results.json").write_text(json.dumps({"eval_accuracy": 0.71}))
+
+    (found,) = find_trainer_outputs(tmp_path / "saves")
+    imported = read_trainer_output(found, metric="eval_accuracy", target=0.7)
+    rec = imported.record
+    assert rec.curves["full_train"]["step"] == list(range(10, 101, 10)) and rec.curves["full_train"]["loss"][0] == 1.9
+    assert rec.curves["full_train"]["learning_rate"][0] == 1e-4
+    assert rec.curves["full_eval"]["step"] == [50, 100] and rec.curves["full_eval"]["loss"] == [1.25, 1.0]
+    assert rec.recipe["base_model"] == "Qwen/Qwen2.5-0.5B-Instruct" and rec.recipe["max_seq_length"] == 1024
+    assert rec.recipe["gradient_accumulation_steps"] == 8 and rec.recipe["adapter"]["rank"] == 8
+    assert rec.final_metric == 0.71 and rec.success and rec.extra["imported_from"] == "llamafactory-log"
+    assert any("trainer_log.jsonl" in note for note in imported.unmapped)
+    (run / "trainer_log.jsonl").write_text('{"current_steps": 10}\n{oops\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_trainer_output(found)
+    assert err.value.location.file.endswith("trainer_log.jsonl") and err.value.location.line == 2

@@ -31,6 +31,9 @@ from tuneahead.store.imported import ImportedRun
 from tuneahead.store.sqlite import RunRecord, check_outcome
 
 STATE_FILE = "trainer_state.json"
+# LLaMA-Factory's own log (its LogCallback): one JSON object a line, with current_steps / total_steps, loss,
+# eval_loss, lr and epoch. A run stopped before `save_state()` leaves only this at the top of its folder.
+LLAMAFACTORY_LOG = "trainer_log.jsonl"
 RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 ARGUMENT_FILES = ("training_args.json", "training_args.yaml", "training_args.yml", "args.json", "config.yaml")
 PICKLED_ARGUMENTS = "training_args.bin"
@@ -40,11 +43,12 @@ def find_trainer_outputs(root: str | Path) -> list[Path]:
     """The run folders under `root`: those with a trainer state at the top (checkpoints inside are parts of
     their run, not runs of their own), or `root` itself."""
     root = Path(root)
-    if (root / STATE_FILE).is_file():
+    if (root / STATE_FILE).is_file() or (root / LLAMAFACTORY_LOG).is_file():
         return [root]
-    found = sorted(p.parent for p in root.glob(f"*/{STATE_FILE}"))
+    found = sorted({p.parent for name in (STATE_FILE, LLAMAFACTORY_LOG) for p in root.glob(f"*/{name}")})
     if not found:
-        raise InputError(f"no {STATE_FILE} here or in a subfolder: not a Trainer output folder",
+        raise InputError(f"no {STATE_FILE} (or LLaMA-Factory {LLAMAFACTORY_LOG}) here or in a subfolder: "
+                         "not a Trainer output folder",
                          Location(file=str(root)),
                          hint="Trainer writes it with trainer.save_state() and in every checkpoint-* folder")
     return found
@@ -59,12 +63,19 @@ def read_trainer_output(
     results files'); `target`: the bar it had to reach; `task`: the group the run belongs to.
     """
     folder = Path(folder)
-    state_path = folder / STATE_FILE
-    state = _read_json(state_path)
-    if not isinstance(state.get("log_history"), list):
-        raise InputError("no log_history list: not a Trainer state", Location(file=str(state_path), field="log_history"))
-    history = [e for e in state["log_history"] if isinstance(e, dict)]
     unmapped: list[str] = []
+    state_path = folder / STATE_FILE
+    if state_path.is_file():
+        state = _read_json(state_path)
+        if not isinstance(state.get("log_history"), list):
+            raise InputError("no log_history list: not a Trainer state",
+                             Location(file=str(state_path), field="log_history"))
+        history = [e for e in state["log_history"] if isinstance(e, dict)]
+    else:
+        state_path = folder / LLAMAFACTORY_LOG
+        state, history = read_llamafactory_log(state_path)
+        unmapped.append(f"no {STATE_FILE} (the run stopped before saving it?): curves from {LLAMAFACTORY_LOG}, "
+                        "which logs the loss, eval loss and learning rate only")
 
     model_config = _read_optional_json(folder / "config.json")
     adapter = _read_optional_json(folder / "adapter_config.json")
@@ -105,7 +116,8 @@ def read_trainer_output(
         model=str(recipe.get("base_model")),
         model_params=_parameter_count(model_config),
         campaign="imported",
-        extra={"imported_from": "hf-trainer", "source_folder": folder.name, "outcome_metric": metric,
+        extra={"imported_from": "hf-trainer" if state_path.name == STATE_FILE else "llamafactory-log",
+               "source_folder": folder.name, "outcome_metric": metric,
                "arguments_file": arguments_file, "unmapped": unmapped,
                "global_step": state.get("global_step"), "best_metric": state.get("best_metric")},
     )
@@ -113,6 +125,32 @@ def read_trainer_output(
 
 
 # ---------------------------------------------------------------- pieces
+
+
+def read_llamafactory_log(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """LLaMA-Factory's trainer_log.jsonl as (what a trainer state would say, a Trainer-style log history)."""
+    history: list[dict[str, Any]] = []
+    total = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", Location(file=str(path), line=number)) from None
+        step = entry.get("current_steps") if isinstance(entry, dict) else None
+        if not isinstance(step, int):
+            raise InputError("a log line without current_steps", Location(file=str(path), line=number, field="current_steps"))
+        total = entry.get("total_steps", total)
+        if isinstance(entry.get("loss"), int | float):
+            history.append({"step": step, "loss": entry["loss"], "learning_rate": entry.get("lr"),
+                            "epoch": entry.get("epoch")})
+        if isinstance(entry.get("eval_loss"), int | float):
+            history.append({"step": step, "eval_loss": entry["eval_loss"], "epoch": entry.get("epoch")})
+    state: dict[str, Any] = {"log_history": history}
+    if isinstance(total, int) and total > 0:
+        state["max_steps"] = total
+    return state, history
 
 
 def _read_json(path: Path) -> dict[str, Any]:
