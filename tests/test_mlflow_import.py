@@ -128,3 +128,30 @@ def test_a_real_trainer_reporting_to_mlflow_is_read_with_the_default_names(track
     assert rec.recipe["max_steps"] == 4 and rec.recipe["micro_batch_size"] == 2
     assert rec.curves["full_train"]["step"] == [1, 2, 3, 4] and rec.curves["full_eval"]["step"] == [2, 4]
     assert rec.final_metric is None and any("no outcome metric" in note for note in run.unmapped)
+
+
+def test_show_and_export_an_imported_history(tracking, tmp_path):
+    from typer.testing import CliRunner
+
+    from tuneahead.cli import app
+    from tuneahead.store.table import load_runs
+
+    run_id = _log_run("a", 2e-4, [0.6, 0.85])
+    store = str(tmp_path / "r.db")
+    CliRunner().invoke(app, ["runs", "import", "--mlflow", tracking, "--experiment", "sft", "--store", store,
+                             "--metric", "eval_accuracy", "--target", "0.8"])
+    shown = CliRunner().invoke(app, ["runs", "show", store, f"mlflow-{run_id}"])
+    assert shown.exit_code == 0 and "org/base-1b" in shown.stdout and "mlflow/eval_accuracy" in shown.stdout
+    as_json = json.loads(CliRunner().invoke(app, ["runs", "show", store, f"mlflow-{run_id}", "--json"]).stdout)
+    assert as_json["run"]["final_metric"] == 0.85
+    missing = CliRunner().invoke(app, ["runs", "show", store, "nope"])
+    assert missing.exit_code == 4 and "nope" in missing.output
+    for suffix in (".parquet", ".csv"):
+        out = tmp_path / f"runs{suffix}"
+        done = CliRunner().invoke(app, ["runs", "export", store, "--out", str(out)])
+        assert done.exit_code == 0, done.stdout
+        table = load_runs(out)
+        assert table["final_metric"].tolist() == [0.85] and table["recipe_log10_learning_rate"].iloc[0] < -3
+        # The eval curve under its logged name is the curve early-stop extrapolation reads.
+        metric = [v for v in table["curve_eval_metric"].iloc[0] if v == v and v is not None]
+        assert metric == [0.6, 0.85]

@@ -9,7 +9,8 @@ import typer
 
 from tuneahead.commands._common import console, emit_json, guarded
 
-runs_app = typer.Typer(help="Your run history: import past runs into a run store, list them.", no_args_is_help=True)
+runs_app = typer.Typer(help="Your run history: import past runs into a run store, list, show and export them.",
+                       no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -117,6 +118,92 @@ def list_cmd(
                             for v in (r["run_id"], r["campaign"], r["task"], r["model"], r["target"],
                                       r["final_metric"], r["success"])))
         console.print(table)
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@runs_app.command("show")
+def show_cmd(
+    store: Path = typer.Argument(..., help="SQLite run store"),
+    run_id: str = typer.Argument(..., help="the run's id (`tuneahead runs list`)"),
+    as_json: bool = typer.Option(False, "--json", help="the whole record on stdout"),
+) -> None:
+    """One run: where it came from, its recipe, outcome, costs, features and curves, and what was not mapped."""
+
+    def run() -> int:
+        from dataclasses import asdict
+
+        from rich.markup import escape
+        from rich.table import Table
+
+        from tuneahead.errors import InputError, Location
+        from tuneahead.store.sqlite import RunStore
+
+        with RunStore(store, must_exist=True) as db:
+            if not db.has_run(run_id):
+                raise InputError(f"no run {run_id!r} in this store", Location(file=str(store)),
+                                 hint="`tuneahead runs list STORE` shows the ids")
+            record = db.get_run(run_id)
+        if as_json:
+            emit_json({"ok": True, "store": str(store), "run": asdict(record)})
+            return 0
+        console.print(f"[bold]{escape(record.run_id)}[/] ({escape(str(record.campaign))}, task "
+                      f"{escape(str(record.family))}, model {escape(str(record.model))})", highlight=False)
+        outcome = Table(show_header=False, box=None)
+        for name, value in (("final metric", record.final_metric), ("target", record.target),
+                            ("success", record.success), *sorted(record.costs.items())):
+            outcome.add_row(escape(name), escape("" if value is None else str(value)))
+        console.print(outcome)
+        recipe = Table(title="recipe", show_header=False, box=None)
+        for key, value in record.recipe.items():
+            if key not in ("datasets", "eval_datasets", "source"):
+                recipe.add_row(escape(key), escape(str(value)))
+        console.print(recipe)
+        console.print(f"{len(record.static_features)} static and {len(record.dynamic_features)} probe features; "
+                      f"curves: " + escape(", ".join(f"{k} ({len(next(iter(v.values()), []))} points)"
+                                                     for k, v in sorted(record.curves.items()) if v)) or "none",
+                      highlight=False)
+        for note in record.extra.get("unmapped") or []:
+            console.print(f"[dim]not mapped: {escape(str(note))}[/]", highlight=False)
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@runs_app.command("export")
+def export_cmd(
+    store: Path = typer.Argument(..., help="SQLite run store"),
+    out: Path = typer.Option(..., "--out", help="the run table to write: .parquet or .csv"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+) -> None:
+    """Write the store as the run table `fit` and `evaluate` read (one row per run: recipe columns,
+    descriptors, probe features, outcome, costs, curves)."""
+
+    def run() -> int:
+        from rich.markup import escape
+
+        from tuneahead.errors import InputError, Location
+        from tuneahead.store.export import to_frame
+        from tuneahead.store.sqlite import RunStore
+
+        if out.suffix not in (".parquet", ".csv"):
+            raise InputError("the run table is written as .parquet or .csv", Location(field="out"))
+        with RunStore(store, must_exist=True) as db:
+            table = to_frame(db)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".parquet":
+            table.to_parquet(out, index=False)
+        else:  # curves are lists: a CSV keeps them as JSON text
+            import json
+
+            for column in [c for c in table.columns if c.startswith("curve_")]:
+                table[column] = table[column].map(lambda v: json.dumps(list(v)) if v is not None else None)
+            table.to_csv(out, index=False)
+        if as_json:
+            emit_json({"ok": True, "store": str(store), "out": str(out), "runs": len(table)})
+            return 0
+        console.print(f"{len(table)} runs written to {escape(str(out))}", highlight=False)
         return 0
 
     guarded(run, as_json=as_json)

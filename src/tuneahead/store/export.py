@@ -24,7 +24,10 @@ def _curve_columns(record: RunRecord) -> dict[str, list]:
     """
     ev = record.curves.get("full_eval") or {}
     train = record.curves.get("full_train") or {}
-    metric = dict(zip(ev.get("step", []), ev.get("metric", [])))
+    # TuneBench keeps the eval metric as "metric"; an imported run under the name it was logged as.
+    logged_as = record.extra.get("outcome_metric")
+    values = ev.get("metric") or (ev.get(logged_as, []) if isinstance(logged_as, str) else [])
+    metric = dict(zip(ev.get("step", []), values))
     eval_loss = dict(zip(ev.get("step", []), ev.get("loss", [])))
     train_loss = dict(zip(train.get("step", []), train.get("loss", [])))
     steps = sorted(set(metric) | set(train_loss))
