@@ -50,11 +50,22 @@ def _renderer(tiny, r) -> Renderer:
     return Renderer(bundle, resolve_template(bundle, r.chat_template), r.loss_on, r.max_seq_length, r.packing)
 
 
+def _sort_rows(tiny, n: int) -> list[dict]:
+    """`n` sorting examples rendered for the tiny model, one Trainer row each."""
+    r = recipe()
+    renderer = _renderer(tiny, r)
+    data = sort_examples(n)
+    return _rows(renderer.sequences(data, renderer.tokenize(data)), _pad(tiny))
+
+
+def _pad(tiny) -> int:
+    return int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
+
+
 def _trainer(tiny, tmp_path, train_rows, eval_rows, *, lr: float, max_steps: int, micro: int = 2, accumulation: int = 2,
              eval_steps: int | None = None, max_grad_norm: float = 1.0):
     from transformers import Trainer, TrainingArguments
 
-    pad_id = tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"), max_steps=max_steps, per_device_train_batch_size=micro,
         per_device_eval_batch_size=micro, gradient_accumulation_steps=accumulation, learning_rate=lr,
@@ -64,7 +75,7 @@ def _trainer(tiny, tmp_path, train_rows, eval_rows, *, lr: float, max_steps: int
         eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps,
     )
     return Trainer(model=copy.deepcopy(tiny.model), args=args, train_dataset=train_rows, eval_dataset=eval_rows,
-                   data_collator=_padding_collator(int(pad_id)))
+                   data_collator=_padding_collator(_pad(tiny)))
 
 
 def test_the_callbacks_features_equal_the_probes(tiny, tmp_path):
@@ -75,7 +86,7 @@ def test_the_callbacks_features_equal_the_probes(tiny, tmp_path):
     r = recipe(micro_batch_size=2, gradient_accumulation_steps=2, max_grad_norm=1.0)
     data, held_out = sort_examples(200), sort_examples(12, seed=99, prefix="e")
     probe = run_probe(r, data, held_out, steps=10, model=tiny, threads=1, eval_points=3, return_batches=True)
-    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
+    pad_id = _pad(tiny)
     train_rows = _rows([s for step in probe.batches for s in step.sequences], pad_id)
     renderer = _renderer(tiny, r)
     eval_rows = _rows(renderer.sequences(held_out, renderer.tokenize(held_out)), pad_id)
@@ -104,11 +115,7 @@ def test_the_callbacks_features_equal_the_probes(tiny, tmp_path):
 def test_a_divergent_learning_rate_is_stopped_with_the_reason_logged(tiny, tmp_path):
     from tuneahead.integrations import TuneAheadCallback
 
-    r = recipe()
-    renderer = _renderer(tiny, r)
-    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
-    data = sort_examples(200)
-    rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
+    rows = _sort_rows(tiny, 200)
     trainer = _trainer(tiny, tmp_path, rows[:160], rows[160:], lr=1e6, max_steps=60, max_grad_norm=0.0)
     gate = TuneAheadCallback.attach(trainer, target=0.5, mode="stop", probe_steps=10, store=tmp_path / "runs.db")
     trainer.train()
@@ -130,11 +137,7 @@ def test_a_divergent_learning_rate_is_stopped_with_the_reason_logged(tiny, tmp_p
 
 
 def _sound_run(tiny, tmp_path):
-    r = recipe()
-    renderer = _renderer(tiny, r)
-    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
-    data = sort_examples(240)
-    rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
+    rows = _sort_rows(tiny, 240)
     return _trainer(tiny, tmp_path, rows[:200], rows[200:], lr=1e-3, max_steps=40, eval_steps=10)
 
 
@@ -184,15 +187,11 @@ def test_the_live_predictor_reforecasts_once_per_fraction_of_the_run(tiny, tmp_p
 def test_warn_mode_never_stops(tiny, tmp_path):
     from tuneahead.integrations import TuneAheadCallback
 
-    r = recipe()
-    renderer = _renderer(tiny, r)
-    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
-    data = sort_examples(120)
-    rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
+    rows = _sort_rows(tiny, 120)
     trainer = _trainer(tiny, tmp_path, rows[:100], rows[100:], lr=1e6, max_steps=14, max_grad_norm=0.0)
     raw = tmp_path / "train.jsonl"
     raw.write_text("\n".join(json.dumps({"messages": [{"role": m.role, "content": m.content} for m in e.messages]})
-                             for e in data[:100]), encoding="utf-8")
+                             for e in sort_examples(100)), encoding="utf-8")
     gate = TuneAheadCallback.attach(trainer, target=0.5, mode="warn", probe_steps=10, data=raw)
     trainer.train()
     assert trainer.state.global_step == 14 and gate.stopped is None
@@ -260,11 +259,7 @@ def test_a_lora_run_with_gradient_checkpointing_is_probed_and_read_as_lora(tiny,
 
     from tuneahead.integrations import TuneAheadCallback
 
-    r = recipe()
-    renderer = _renderer(tiny, r)
-    pad_id = int(tiny.bundle.pad_id if tiny.bundle.pad_id is not None else tiny.bundle.eos_id)
-    data = sort_examples(120)
-    rows = _rows(renderer.sequences(data, renderer.tokenize(data)), pad_id)
+    rows = _sort_rows(tiny, 120)
     model = get_peft_model(copy.deepcopy(tiny.model), LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
     args = TrainingArguments(
         output_dir=str(tmp_path / "lora"), max_steps=12, per_device_train_batch_size=2, gradient_accumulation_steps=2,
@@ -272,7 +267,7 @@ def test_a_lora_run_with_gradient_checkpointing_is_probed_and_read_as_lora(tiny,
         disable_tqdm=True, logging_steps=4,
     )
     trainer = Trainer(model=model, args=args, train_dataset=rows[:100], eval_dataset=rows[100:],
-                      data_collator=_padding_collator(pad_id))
+                      data_collator=_padding_collator(_pad(tiny)))
     gate = TuneAheadCallback.attach(trainer, target=0.5, probe_steps=6)
     trainer.train()
 

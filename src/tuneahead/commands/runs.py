@@ -160,10 +160,9 @@ def show_cmd(
             if key not in ("datasets", "eval_datasets", "source"):
                 recipe.add_row(escape(key), escape(str(value)))
         console.print(recipe)
+        curves = ", ".join(f"{k} ({len(next(iter(v.values()), []))} points)" for k, v in sorted(record.curves.items()) if v)
         console.print(f"{len(record.static_features)} static and {len(record.dynamic_features)} probe features; "
-                      f"curves: " + escape(", ".join(f"{k} ({len(next(iter(v.values()), []))} points)"
-                                                     for k, v in sorted(record.curves.items()) if v)) or "none",
-                      highlight=False)
+                      f"curves: {escape(curves or 'none')}", highlight=False)
         for note in record.extra.get("unmapped") or []:
             console.print(f"[dim]not mapped: {escape(str(note))}[/]", highlight=False)
         return 0
