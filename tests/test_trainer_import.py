@@ -181,3 +181,32 @@ def test_a_llamafactory_folder_with_only_its_own_log(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_trainer_output(found)
     assert err.value.location.file.endswith("trainer_log.jsonl") and err.value.location.line == 2
+
+
+def test_an_axolotl_output_folder_with_checkpoints_and_its_config(trainer_folder: Path, tmp_path: Path) -> None:
+    """Axolotl's output folder: the run's YAML beside checkpoint-*/ folders, no trainer state at the top."""
+    run = tmp_path / "lora-out"
+    for step in (3, 6):  # the real run's state, saved in two checkpoints (the later one holds the whole curve)
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+        shutil.copy(trainer_folder / "trainer_state.json", run / f"checkpoint-{step}" / "trainer_state.json")
+    early = json.loads((trainer_folder / "trainer_state.json").read_text())
+    early["log_history"] = early["log_history"][:2]
+    (run / "checkpoint-3" / "trainer_state.json").write_text(json.dumps(early))
+    (run / "qlora.yml").write_text(
+        "base_model: NousResearch/Llama-3.2-1B\nadapter: lora\nlora_r: 16\nlora_alpha: 32\nlora_target_linear: true\n"
+        "learning_rate: 0.0002\nsequence_len: 2048\nmicro_batch_size: 2\ngradient_accumulation_steps: 4\n"
+        "num_epochs: 1\noptimizer: adamw_torch\nlr_scheduler: cosine\n"
+        "datasets:\n  - path: mlabonne/FineTome-100k\n    type: chat_template\noutput_dir: ./outputs/lora-out\n",
+        encoding="utf-8")
+
+    assert find_trainer_outputs(tmp_path) == [run]  # one run, not one per checkpoint
+    imported = read_trainer_output(run, metric="eval_accuracy", target=0.01)
+    rec = imported.record
+    assert rec.recipe["base_model"] == "NousResearch/Llama-3.2-1B" and rec.recipe["max_seq_length"] == 2048
+    assert rec.recipe["adapter"]["rank"] == 16 and rec.recipe["adapter"]["target_modules"] == "all-linear"
+    assert rec.recipe["micro_batch_size"] == 2 and rec.recipe["gradient_accumulation_steps"] == 4
+    state = json.loads((trainer_folder / "trainer_state.json").read_text())
+    steps = [e["step"] for e in state["log_history"] if "loss" in e and "step" in e]
+    assert rec.curves["full_train"]["step"] == steps  # from checkpoint-6, the last
+    assert any("checkpoint-6" in note for note in imported.unmapped)
+    assert rec.extra["arguments_file"] == "qlora.yml"

@@ -39,19 +39,36 @@ ARGUMENT_FILES = ("training_args.json", "training_args.yaml", "training_args.yml
 PICKLED_ARGUMENTS = "training_args.bin"
 
 
+def _is_run_folder(folder: Path) -> bool:
+    """A trainer state or LLaMA-Factory's log at the top, or (a run without a final `save_state()`, as
+    Axolotl's output folders often are) checkpoint folders holding trainer states."""
+    return ((folder / STATE_FILE).is_file() or (folder / LLAMAFACTORY_LOG).is_file()
+            or any(folder.glob(f"checkpoint-*/{STATE_FILE}")))
+
+
 def find_trainer_outputs(root: str | Path) -> list[Path]:
-    """The run folders under `root`: those with a trainer state at the top (checkpoints inside are parts of
-    their run, not runs of their own), or `root` itself."""
+    """The run folders under `root`: `root` itself when it is one, else its subfolders that are (checkpoints
+    inside a run folder are parts of that run, not runs of their own)."""
     root = Path(root)
-    if (root / STATE_FILE).is_file() or (root / LLAMAFACTORY_LOG).is_file():
+    if _is_run_folder(root):
         return [root]
-    found = sorted({p.parent for name in (STATE_FILE, LLAMAFACTORY_LOG) for p in root.glob(f"*/{name}")})
+    found = sorted(p for p in root.iterdir() if p.is_dir() and _is_run_folder(p)) if root.is_dir() else []
     if not found:
         raise InputError(f"no {STATE_FILE} (or LLaMA-Factory {LLAMAFACTORY_LOG}) here or in a subfolder: "
                          "not a Trainer output folder",
                          Location(file=str(root)),
                          hint="Trainer writes it with trainer.save_state() and in every checkpoint-* folder")
     return found
+
+
+def _last_checkpoint_state(folder: Path) -> Path | None:
+    """The trainer state of the run's last checkpoint (highest step), if any."""
+    def step(path: Path) -> int:
+        tail = path.parent.name.removeprefix("checkpoint-")
+        return int(tail) if tail.isdigit() else -1
+
+    states = sorted(folder.glob(f"checkpoint-*/{STATE_FILE}"), key=step)
+    return states[-1] if states else None
 
 
 def read_trainer_output(
@@ -65,6 +82,11 @@ def read_trainer_output(
     folder = Path(folder)
     unmapped: list[str] = []
     state_path = folder / STATE_FILE
+    checkpoint = _last_checkpoint_state(folder) if not state_path.is_file() and not (folder / LLAMAFACTORY_LOG).is_file() else None
+    if checkpoint is not None:
+        state_path = checkpoint
+        unmapped.append(f"no {STATE_FILE} at the top (no final save_state()): curves from {checkpoint.parent.name}, "
+                        "the last checkpoint")
     if state_path.is_file():
         state = _read_json(state_path)
         if not isinstance(state.get("log_history"), list):
@@ -80,7 +102,7 @@ def read_trainer_output(
     model_config = _read_optional_json(folder / "config.json")
     adapter = _read_optional_json(folder / "adapter_config.json")
     arguments, arguments_file = _read_arguments(folder)
-    if arguments_file is None:
+    if arguments_file is None and _framework_config(folder) is None:
         pickled = (folder / PICKLED_ARGUMENTS).is_file()
         unmapped.append(
             "gradient accumulation, weight decay, scheduler, warm-up and sequence length are unknown: "
@@ -88,8 +110,12 @@ def read_trainer_output(
             + "save the run's arguments as JSON (trainer.args.to_json_string()) to import them"
         )
 
-    recipe = _recipe(state, history, model_config, adapter, arguments,
-                     _argument_fields(arguments, folder, arguments_file), unmapped)
+    config = _framework_config(folder)
+    if config is not None:  # the run's own Axolotl config: the framework's reader maps every key it knows
+        recipe, arguments_file = _framework_recipe(config, unmapped), config.name
+    else:
+        recipe = _recipe(state, history, model_config, adapter, arguments,
+                         _argument_fields(arguments, folder, arguments_file), unmapped)
     curves = curves_from_log_history(history)
     results = _results(folder)
     final = _final_metric(metric, history, results, unmapped)
@@ -125,6 +151,33 @@ def read_trainer_output(
 
 
 # ---------------------------------------------------------------- pieces
+
+
+def _framework_config(folder: Path) -> Path | None:
+    """An Axolotl config kept in the run folder (any YAML the framework detection calls Axolotl's)."""
+    from tuneahead.errors import TuneAheadError
+    from tuneahead.recipe.detect import detect_framework
+
+    for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        try:
+            data = safe_load(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and detect_framework(data, path.name) == "axolotl":
+                return path
+        except (TuneAheadError, OSError, UnicodeDecodeError):
+            continue  # not a config this import can read: the others still may be
+    return None
+
+
+def _framework_recipe(config: Path, unmapped: list[str]) -> dict[str, Any]:
+    from tuneahead.recipe.load import load_recipe
+
+    recipe = load_recipe(config, framework="axolotl")
+    source = recipe.source
+    if source.unsupported_keys:
+        unmapped.append(f"{config.name}: keys TuneAhead does not model: {', '.join(source.unsupported_keys)}")
+    if source.unknown_keys:
+        unmapped.append(f"{config.name}: keys Axolotl does not define: {', '.join(source.unknown_keys)}")
+    return recipe.model_dump(mode="json")
 
 
 def read_llamafactory_log(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
