@@ -206,6 +206,8 @@ def test_an_unknown_mode_is_an_input_error():
 
     with pytest.raises(InputError, match="mode"):
         TuneAheadCallback(0.5, mode="halt")
+    with pytest.raises(InputError, match="patience"):
+        TuneAheadCallback(0.5, patience=0)
 
 
 def test_trl_sft_trainer_on_conversational_data(tiny, tmp_path):

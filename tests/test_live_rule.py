@@ -94,3 +94,18 @@ def test_stop_points_take_the_first_no_go_and_replays_are_accounted():
     pre = summarise_replay(GateReplay("p", np.array([True, False, False]), np.full(3, np.nan)), success, np.ones(3),
                            np.full(3, 0.01))
     assert pre["failures_stopped_pre_flight"] == 1 and pre["savings"] == pytest.approx(1 - (2 + 0.03) / 3)
+
+
+def test_stop_points_wait_for_patience_no_gos_in_a_row():
+    import numpy as np
+
+    from tuneahead.baselines.live_gate import stop_points
+    from tuneahead.evaluate.metrics import MethodOutput
+
+    def out(p):
+        p = np.asarray(p, float)
+        return MethodOutput(p, p, p, p, np.zeros(len(p)), True, go_at=np.full(len(p), 0.7), no_go_at=np.full(len(p), 0.3))
+
+    outputs = [(0.1, out([0.2, 0.2, 0.9])), (0.2, out([0.2, 0.5, 0.2])), (0.3, out([0.9, 0.2, 0.2]))]
+    stops = stop_points(outputs, patience=2)
+    assert stops[0] == 0.2 and np.isnan(stops[1]) and stops[2] == 0.3  # run 1's NO-GOs are not in a row

@@ -124,15 +124,18 @@ def summarise_replay(replay: GateReplay, success: np.ndarray, cost_full: np.ndar
     }
 
 
-def stop_points(outputs: Sequence[tuple[float, MethodOutput]], cut: str = "own", fixed_no_go: float = 0.3) -> np.ndarray:
-    """Share of the run at the first fraction whose verdict is NO-GO (NaN: never). `cut="own"` uses each
-    method's per-run NO-GO cut-off set on its training runs; otherwise `fixed_no_go`."""
+def stop_points(outputs: Sequence[tuple[float, MethodOutput]], cut: str = "own", fixed_no_go: float = 0.3,
+                patience: int = 1) -> np.ndarray:
+    """Share of the run at the fraction where the `patience`-th NO-GO in a row came (NaN: never). `cut="own"`
+    uses each method's per-run NO-GO cut-off set on its training runs; otherwise `fixed_no_go`."""
     n = len(outputs[0][1].p_success)
     stopped = np.full(n, np.nan)
+    streak = np.zeros(n, dtype=int)
     for fraction, out in outputs:
         no_go = out.no_go_at if cut == "own" and out.no_go_at is not None else np.full(n, fixed_no_go)
-        hit = np.isnan(stopped) & np.isfinite(out.p_success) & (out.p_success <= no_go)
-        stopped[hit] = fraction
+        says_no = np.isfinite(out.p_success) & (out.p_success <= no_go)
+        streak = np.where(says_no, streak + 1, 0)
+        stopped[np.isnan(stopped) & (streak >= patience)] = fraction
     return stopped
 
 
@@ -169,6 +172,7 @@ def replay(table: pd.DataFrame, task: Task, *, seed: int = 0, n_folds: int = 5, 
     policies = [
         GateReplay("pre-flight only", pre_no_go, never),
         GateReplay("pre-flight + live gate (10/20/30 %)", pre_no_go, stop_points(live)),
+        GateReplay("pre-flight + live gate, patience 2", pre_no_go, stop_points(live, patience=2)),
         GateReplay("live gate alone (10/20/30 %)", none, stop_points(live)),
     ]
     for f, out in early:

@@ -10,14 +10,15 @@ held-out loss and answer accuracy at the probe's eval points) and the same featu
 features; at the end of the window the same assessment as `tuneahead check` gives P(success), a
 forecast and a verdict. Afterwards, at each of the trainer's evaluations that logs the target metric,
 the metric's learning curve is projected to the end of the run (the early-stop baseline's curve
-families). Everything is logged into the trainer's log history (`tuneahead/...` keys) so it reaches
-TensorBoard / MLflow / W&B through the trainer's own reporting.
+families), and past 10 / 20 / 30 % of the run the live predictor re-forecasts from the pre-flight
+features plus that curve. Everything is logged into the trainer's log history (`tuneahead/...` keys)
+so it reaches TensorBoard / MLflow / W&B through the trainer's own reporting.
 
 `mode="warn"` only reports; `mode="stop"` sets `control.should_training_stop` when the probe diverges
 (non-finite loss or gradients, or a loss that climbs to the no-information level), when the verdict
-at the end of the window is NO-GO, and, only if `patience` is given, when the projected final metric
-stays under the target for `patience` evaluations in a row. The callback never changes the training itself: it reads the loss,
-the gradients and the weights.
+at the end of the window is NO-GO, or when the live predictor's verdict has been NO-GO `patience` times
+in a row. The callback never changes the training itself: it reads the loss, the gradients and the
+weights.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class TuneAheadCallback(TrainerCallback):
         eval_data: Sequence[PathLike] | PathLike | None = None,
         cost_ratio: float | None = None,
         live_predictor: PathLike | None = None,
-        patience: int | None = None,
+        patience: int = 1,
         store: PathLike | None = None,
         task: str | None = None,
     ) -> None:
@@ -91,10 +92,9 @@ class TuneAheadCallback(TrainerCallback):
         verdict has the probe's features only, and says so).
         `live_predictor`: the live gate's predictor bundle (default: the bundled one, fitted on TuneBench):
         at 10 / 20 / 30 % of the run it re-forecasts from the pre-flight features plus the `metric` curve
-        so far, and in stop mode a NO-GO there stops the run.
-        `patience`: in stop mode, also stop once the projected final metric has stayed under the target for
-        this many evaluations in a row (default None: the projection is logged, never acted on; replayed
-        on TuneBench it stopped 6-32 % of the runs that succeeded, see benchmarks/replay_live_gate.py).
+        so far.
+        `patience`: in stop mode, how many live NO-GOs in a row stop the run (default 1; replayed on TuneBench
+        held out by family in benchmarks/replay_live_gate.py).
         `store`: a run store (SQLite) that receives the run when training ends.
         """
         from tuneahead.gate.config import CheckConfig
@@ -117,7 +117,12 @@ class TuneAheadCallback(TrainerCallback):
         self.measure_every = measure_every or MEASURE_EVERY
         self.data, self.eval_data = data, eval_data
         self.config = CheckConfig.build(cost_ratio=cost_ratio) if cost_ratio is not None else CheckConfig()
+        if patience < 1:
+            from tuneahead.errors import InputError, Location
+
+            raise InputError(f"patience must be at least 1, got {patience}", Location(field="patience"))
         self.patience = patience
+        self._live_no_go = 0  # live NO-GOs in a row
         self.store = store
         self.task = task
         self.trainer: Any = None
@@ -172,7 +177,7 @@ class TuneAheadCallback(TrainerCallback):
         total = int(state.max_steps or 0)
         self._probe_steps = probe_window(total, self.probe_steps_wanted)
         if total > 0 and self.metric:
-            self._rule = LiveStopRule(self.goal.value, total, self.patience or 0)
+            self._rule = LiveStopRule(self.goal.value, total, patience=0)  # the projection is logged, not acted on
             self._live_bundle = load_bundle(self.live_predictor_ref or bundled_live_predictor_dir())
         trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         config = getattr(model, "config", None)
@@ -376,9 +381,6 @@ class TuneAheadCallback(TrainerCallback):
         if state.global_step >= state.max_steps:
             return control  # the run is over: nothing left to save
         self._judge_live(state, control, share, entry)
-        if self.mode == "stop" and self.patience and self._rule.should_stop:
-            self._stop(control, state, f"the projected final {self.metric} ({projected:.3f}) stayed under the "
-                       f"target {self.goal.value:g} for {self._rule.below} evaluations")
         return control
 
     def _judge_live(self, state, control, share: float, entry: dict[str, Any]) -> None:
@@ -404,7 +406,8 @@ class TuneAheadCallback(TrainerCallback):
                       "decision": judgement.decision.value})
         self._log(state, {"p_success_live": judgement.p_success, "forecast_live_metric": assessed.forecast.metric},
                   {"decision_live": f"{judgement.decision.value} at {fraction:.0%} of the run ({judgement.why})"})
-        if self.mode == "stop" and judgement.decision.value == "NO-GO":
+        self._live_no_go = self._live_no_go + 1 if judgement.decision.value == "NO-GO" else 0
+        if self.mode == "stop" and self._live_no_go >= self.patience:
             self._stop(control, state, f"NO-GO at {fraction:.0%} of the run, from its {self.metric} curve so far "
                        f"({judgement.why})")
 
