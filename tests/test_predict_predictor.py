@@ -302,3 +302,18 @@ def test_coverage_is_reported_by_decile_of_the_forecast() -> None:
     assert [d["runs"] for d in deciles] == [10] * 10
     assert [d["coverage"] for d in deciles] == [0.0] * 5 + [1.0] * 5
     assert deciles[0]["forecast_from"] == 0 and deciles[-1]["forecast_to"] == 99
+
+
+def test_recalibration_on_few_runs_stays_near_the_identity_and_learns_from_many():
+    import numpy as np
+
+    from tuneahead.predict.calibration import fit_recalibration
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.95, 2000)
+    truth = 1 / (1 + np.exp(-(0.5 * np.log(p / (1 - p)) - 1.0)))  # the base is overconfident and too optimistic
+    y = (rng.uniform(size=p.size) < truth).astype(float)
+    few, many = fit_recalibration(p[:5], y[:5]), fit_recalibration(p, y)
+    assert abs(few.a - 1) < 0.5 and abs(few.b) < 0.5
+    assert many.a == pytest.approx(0.5, abs=0.1) and many.b == pytest.approx(-1.0, abs=0.15)
+    assert fit_recalibration(np.array([]), np.array([])).kind == "identity"

@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
 
                 written = [str(p) for p in summary_plots(predictor, table, out)]
             payload = _summary(predictor, out, written)
+            payload["runs_without"] = _runs_without(predictor, table)
             if as_json:
                 emit_json({"ok": True, **payload})
             else:
@@ -143,6 +144,21 @@ def _summary(predictor: Any, out: Path, plots: list[str]) -> dict[str, Any]:
     }
 
 
+def _runs_without(predictor: Any, table: Any) -> dict[str, int]:
+    """Per feature role (static, dynamic), the runs that have none of its features: imported runs not yet
+    backfilled. LightGBM treats their missing values as missing, so they teach what the other groups say."""
+    import numpy as np
+
+    schema = predictor.schema
+    out: dict[str, int] = {}
+    for role in ("static", "dynamic"):
+        names = [n for n, r in zip(schema.names, schema.roles, strict=True) if r == role and n in table.columns]
+        if names:
+            values = table[names].apply(lambda c: c.astype(float)).to_numpy()
+            out[role] = int((~np.isfinite(values)).all(axis=1).sum())
+    return out
+
+
 def _render(p: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -154,6 +170,11 @@ def _render(p: dict[str, Any]) -> None:
                   f"({d['inner_split']}); trees {p['rounds']}")
     console.print(f"out-of-fold forecast of {p['target']}: RMSE {oof['rmse']:.4g}, R² {oof['r2']:.3f}, "
                   f"{oof['target_coverage']:.0%} interval covers {oof['interval_coverage']:.1%}")
+    words = {"static": "data descriptors", "dynamic": "probe features"}
+    for role, n in p.get("runs_without", {}).items():
+        if n:
+            console.print(f"{n} of {d['n_runs']} runs have no {words[role]} (imported, not backfilled: "
+                          "`tuneahead runs backfill`); they teach what their other features say")
     ps = d.get("p_success")
     if ps:
         chosen = ps["methods"][ps["chosen"]]

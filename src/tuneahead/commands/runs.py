@@ -9,7 +9,7 @@ import typer
 
 from tuneahead.commands._common import console, emit_json, guarded
 
-runs_app = typer.Typer(help="Your run history: import past runs into a run store, list, show and export them.",
+runs_app = typer.Typer(help="Your run history: import past runs into a run store, backfill, list, show and export them.",
                        no_args_is_help=True)
 
 
@@ -203,6 +203,49 @@ def export_cmd(
             emit_json({"ok": True, "store": str(store), "out": str(out), "runs": len(table)})
             return 0
         console.print(f"{len(table)} runs written to {escape(str(out))}", highlight=False)
+        return 0
+
+    guarded(run, as_json=as_json)
+
+
+@runs_app.command("backfill")
+def backfill_cmd(
+    store: Path = typer.Argument(..., help="SQLite run store"),
+    run_ids: list[str] = typer.Argument(None, help="runs to backfill (default: every run without features)"),
+    data: list[Path] = typer.Option(None, "--data", "-d", help="the runs' training data (default: the recipe's)"),
+    eval_data: list[Path] = typer.Option(None, "--eval", help="the runs' eval data"),
+    task: str = typer.Option(None, "--task", help="only the runs of this task"),
+    model: str = typer.Option(None, "--model", help="a local copy of the base model, if the recipe names a hub id"),
+    steps: int = typer.Option(None, "--steps", help="probe length (default: as `check` sizes it)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+) -> None:
+    """Measure what imported runs lack: static descriptors of their data and the probe's features on their
+    base model, with each run's own recipe, where the data and the model are on disk. Runs that cannot be
+    measured are listed with the reason and left as they are (`fit` uses the features they have)."""
+
+    def run() -> int:
+        from rich.markup import escape
+
+        from tuneahead.gate.backfill import backfill_run
+        from tuneahead.probe.config import ProbeConfig
+        from tuneahead.store.sqlite import RunStore
+
+        with RunStore(store, must_exist=True) as db:
+            wanted = list(run_ids or [r.run_id for r in db.iter_runs()
+                                      if (task is None or r.family == task)
+                                      and not (r.static_features and r.dynamic_features)])
+        config = ProbeConfig.build(steps=steps)
+        results = [backfill_run(store, rid, data=data or None, eval_data=eval_data or None, model=model,
+                                probe_config=config) for rid in wanted]
+        if as_json:
+            emit_json({"ok": True, "store": str(store), "runs": [r.to_dict() for r in results]})
+            return 0
+        for r in results:
+            detail = ", ".join(f"{n} {kind}" for kind, n in r.added.items()) if r.added else r.reason
+            console.print(f"[bold]{escape(r.run_id)}[/]: {r.status}" + (f" ({escape(detail)})" if detail else ""),
+                          highlight=False)
+        done = sum(r.status == "backfilled" for r in results)
+        console.print(f"{done} of {len(results)} runs backfilled", highlight=False)
         return 0
 
     guarded(run, as_json=as_json)

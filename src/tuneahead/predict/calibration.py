@@ -82,6 +82,34 @@ def fit_calibrator(p: np.ndarray, y: np.ndarray, kind: CalibrationKind) -> Calib
     raise ValueError(f"unknown calibration kind {kind!r}")
 
 
+# A few runs of a team's own should move a predictor fitted on many others only as far as they can show:
+# the Platt fit is pulled towards the identity as if this many runs had agreed with the probabilities.
+PRIOR_RUNS = 10.0
+
+
+def fit_recalibration(p: np.ndarray, y: np.ndarray, prior_runs: float = PRIOR_RUNS) -> Calibrator:
+    """Platt scaling of another predictor's probabilities on a few new runs, shrunk towards the identity:
+    minimises the runs' log loss plus `prior_runs` x ((a - 1)^2 + b^2) / 2 (a Gaussian prior on a, b)."""
+    from scipy.optimize import minimize
+
+    p = np.asarray(p, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(p) & np.isfinite(y)
+    z, y = _logit(p[keep]), y[keep]
+    if len(z) == 0:
+        return Calibrator()
+
+    def loss(theta: np.ndarray) -> float:
+        a, b = theta
+        s = a * z + b
+        # log(1 + e^s) - y s, summed: the Bernoulli log loss in a numerically stable form.
+        nll = float(np.sum(np.logaddexp(0.0, s) - y * s))
+        return nll + 0.5 * prior_runs * ((a - 1.0) ** 2 + b**2)
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), method="L-BFGS-B").x
+    return Calibrator("platt", a=float(a), b=float(b))
+
+
 def cross_fit(p: np.ndarray, y: np.ndarray, folds: np.ndarray, kind: CalibrationKind) -> np.ndarray:
     """Calibrated probabilities where each fold's calibrator never saw that fold."""
     out = np.empty(len(p), dtype=float)

@@ -268,6 +268,16 @@ class RunStore:
             )
             return cur.execute("SELECT COUNT(*) FROM features WHERE run_id=?", (run_id,)).fetchone()[0] - before
 
+    def add_missing_curves(self, run_id: str, curves: Mapping[str, Any]) -> int:
+        """Store curves a run lacks (e.g. a backfilled probe's trace); recorded curves are never replaced."""
+        with self.transaction() as cur:
+            before = cur.execute("SELECT COUNT(*) FROM curves WHERE run_id=?", (run_id,)).fetchone()[0]
+            cur.executemany(
+                "INSERT OR IGNORE INTO curves (run_id, name, data_json) VALUES (?,?,?)",
+                [(run_id, name, _dumps(_clean(data))) for name, data in curves.items()],
+            )
+            return cur.execute("SELECT COUNT(*) FROM curves WHERE run_id=?", (run_id,)).fetchone()[0] - before
+
     def set_outcome(
         self, run_id: str, final_metric: float, *, cost_full: float | None = None, replace: bool = False
     ) -> RunRecord:
