@@ -104,9 +104,7 @@ def list_cmd(
         from tuneahead.store.sqlite import RunStore
 
         with RunStore(store, must_exist=True) as db:
-            rows = [{"run_id": r.run_id, "campaign": r.campaign, "task": r.family, "model": r.model,
-                     "target": r.target, "final_metric": r.final_metric, "success": r.success}
-                    for r in db.iter_runs()]
+            rows = db.summaries()
         if as_json:
             emit_json({"ok": True, "store": str(store), "runs": rows})
             return 0

@@ -346,6 +346,15 @@ class RunStore:
             ground_truth=truth,
         )
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """One row per run with what a listing shows (no features or curves are read)."""
+        rows = self._conn.execute(
+            "SELECT run_id, campaign, family, model, target, final_metric, success FROM runs ORDER BY run_id"
+        ).fetchall()
+        return [{"run_id": r["run_id"], "campaign": r["campaign"], "task": r["family"], "model": r["model"],
+                 "target": r["target"], "final_metric": r["final_metric"],
+                 "success": None if r["success"] is None else bool(r["success"])} for r in rows]
+
     def iter_runs(self, *, campaign: str | None = None, with_truth: bool = False) -> Iterator[RunRecord]:
         query = "SELECT run_id FROM runs" + (" WHERE campaign=?" if campaign else "") + " ORDER BY run_id"
         ids = [r[0] for r in self._conn.execute(query, (campaign,) if campaign else ())]
