@@ -110,7 +110,7 @@ def main() -> None:
     print(f"team {opts.team}: {len(team)} runs ({team['success'].mean():.0%} success); others {len(others)} runs; "
           f"{opts.repeats} draws per n; {time.perf_counter() - started:.0f} s")
     wide = summary.pivot(index="n", columns="method", values=["auroc", "brier"])
-    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 160):
+    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200, "display.max_columns", None):
         print(wide)
 
 
