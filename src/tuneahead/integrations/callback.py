@@ -23,8 +23,6 @@ weights.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -33,6 +31,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from tuneahead.errors import InputError, Location
 from tuneahead.gate.target import Target
 from tuneahead.paths import PathLike
 
@@ -88,8 +87,8 @@ class TuneAheadCallback(TrainerCallback):
         the live re-forecasts and the recorded outcome read it.
         `probe_steps`: the probe window (default: as `tuneahead check` sizes a probe, from the run's length).
         `eval_dataset`: held-out rows for the probe's evaluations (`attach` takes the trainer's).
-        `data` / `eval_data`: the raw training / eval files, for the static descriptors (without them the
-        verdict has the probe's features only, and says so).
+        `data` / `eval_data`: the raw training / eval files, for the static descriptors (without them, the
+        trainer's own rows when they hold text, as TRL's do; else the verdict says it has none).
         `live_predictor`: the live gate's predictor bundle (default: the bundled one, fitted on TuneBench):
         at 10 / 20 / 30 % of the run it re-forecasts from the pre-flight features plus the `metric` curve
         so far.
@@ -102,8 +101,6 @@ class TuneAheadCallback(TrainerCallback):
         from tuneahead.probe.config import EVAL_POINTS, EVAL_SIZE, MEASURE_EVERY
 
         if mode not in MODES:
-            from tuneahead.errors import InputError, Location
-
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", Location(field="mode"))
         self.goal = parse_goal(target)
         self.predictor_ref = predictor
@@ -118,8 +115,6 @@ class TuneAheadCallback(TrainerCallback):
         self.data, self.eval_data = data, eval_data
         self.config = CheckConfig.build(cost_ratio=cost_ratio) if cost_ratio is not None else CheckConfig()
         if patience < 1:
-            from tuneahead.errors import InputError, Location
-
             raise InputError(f"patience must be at least 1, got {patience}", Location(field="patience"))
         self.patience = patience
         self._live_no_go = 0  # live NO-GOs in a row
@@ -163,17 +158,22 @@ class TuneAheadCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, processing_class=None, train_dataloader=None, **kwargs):
         from tuneahead.gate.bundle import bundled_live_predictor_dir, load_bundle
         from tuneahead.gate.run import check_metric
-        from tuneahead.integrations.trainer_recipe import recipe_from_trainer
         from tuneahead.baselines.live_rule import LiveStopRule
+        from tuneahead.integrations.trainer_describe import describe_for_trainer, first_rows
+        from tuneahead.integrations.trainer_recipe import recipe_from_trainer
         from tuneahead.probe.live import LiveProbe, probe_window
 
         self._started = time.perf_counter()
-        train_rows = _first_rows(getattr(train_dataloader, "dataset", None))
+        train_rows = first_rows(getattr(train_dataloader, "dataset", None))
         self.recipe, notes = recipe_from_trainer(args, model, processing_class, train_rows)
         self.notes += notes
         self._bundle = load_bundle(self.predictor_ref)
         check_metric(self.goal, self._bundle)
-        self._describe(processing_class)
+        described = describe_for_trainer(self.recipe, data=self.data, eval_data=self.eval_data,
+                                         train_rows=getattr(self.trainer, "train_dataset", None),
+                                         eval_rows=self.eval_rows, tokenizer=processing_class)
+        self._descriptors, self._static_findings = described.descriptors, described.findings
+        self.notes += described.notes
         total = int(state.max_steps or 0)
         self._probe_steps = probe_window(total, self.probe_steps_wanted)
         if total > 0 and self.metric:
@@ -191,50 +191,6 @@ class TuneAheadCallback(TrainerCallback):
         if self.mode == "stop" and self._blocking_rule() is not None:
             self._stop(control, state, self._blocking_rule() or "")
         return control
-
-    def _describe(self, processing_class: Any) -> None:
-        """Static descriptors and data findings: from the raw files when given, else from the trainer's
-        own dataset rows when they still hold text in a known format (TRL keeps its text columns)."""
-        if self.data is not None:
-            from tuneahead.data.describe import describe
-
-            self._use(describe(self.data, eval_data=self.eval_data, recipe=self.recipe))
-            return
-        from tuneahead.data.formats import detect_format
-
-        rows = getattr(self.trainer, "train_dataset", None)
-        first = _first_rows(rows, 1)
-        if not first or detect_format(first[0]) is None or processing_class is None:
-            self.notes.append(
-                "the trainer's dataset holds no text in a known format (messages, prompt/completion, ...) and no "
-                "raw data was given (data=...): the verdict rests on the recipe and the probe, without the static "
-                "descriptors and data findings"
-            )
-            return
-        from tuneahead.data.describe import describe_examples
-        from tuneahead.data.load import examples_from_rows
-        from tuneahead.errors import TuneAheadError
-        from tuneahead.models.tokenizer import bundle_from_hf
-
-        evals = self.eval_rows if self.eval_rows is not None and _first_rows(self.eval_rows, 1) else None
-        if evals is not None and detect_format(_first_rows(evals, 1)[0]) is None:
-            evals = None
-        try:
-            described = describe_examples(
-                examples_from_rows(rows, "train_dataset"),  # type: ignore[arg-type]
-                eval_examples=examples_from_rows(evals, "eval_dataset") if evals is not None else None,
-                bundle=bundle_from_hf(processing_class),
-                recipe=self.recipe,
-            )
-        except TuneAheadError as exc:  # advisory: a row the describe cannot read must not stop the user's run
-            self.notes.append(f"static descriptors skipped: {exc}")
-            return
-        self._use(described)
-        self.notes.append("static descriptors from the trainer's own dataset rows and tokenizer")
-
-    def _use(self, described: Any) -> None:
-        self._descriptors = dict(described.descriptors)
-        self._static_findings = list(described.findings)
 
     def _blocking_rule(self) -> str | None:
         """A rule that decides NO-GO before any step: no training answer fits max_seq_length whole."""
@@ -434,34 +390,13 @@ class TuneAheadCallback(TrainerCallback):
     def _record(self, state) -> str:
         from pathlib import Path
 
-        from tuneahead.store.curves import to_columns
-        from tuneahead.store.sqlite import RunRecord, RunStore
-        from tuneahead.store.trainer_output import curves_from_log_history
+        from tuneahead.integrations.live_record import live_run_record
+        from tuneahead.store.sqlite import RunStore
 
-        history = [e for e in state.log_history if isinstance(e, dict)]
-        logged = [e[self.metric] for e in history if self.metric and isinstance(e.get(self.metric), int | float)]
-        final = float(logged[-1]) if logged and self.stopped is None else None
-        recipe_json = self.recipe.model_dump(mode="json")
-        curves = curves_from_log_history(history)
-        curves["probe_trace"] = to_columns([r.to_dict() for r in self._live.trace])
-        curves["probe_eval"] = to_columns([{k: v for k, v in p.to_dict().items() if k != "extra"}
-                                           for p in self._live.evals])
-        digest = hashlib.sha256((json.dumps(recipe_json, sort_keys=True) + repr(time.time())).encode()).hexdigest()
-        record = RunRecord(
-            run_id=f"live-{digest[:12]}",
-            recipe=recipe_json,
-            static_features=dict(self._descriptors),
-            dynamic_features=self._live.features() if self._live.trace else {},
-            curves=curves,
-            final_metric=final if final is None or 0.0 <= final <= 1.0 else None,
-            target=self.goal.value,
-            costs={"flops_full": float(state.total_flos or 0.0), "seconds_full": time.perf_counter() - self._started},
-            family=self.task,
-            model=self.recipe.base_model,
-            campaign="live",
-            extra={"verdict": self.verdict.to_dict() if self.verdict else None, "stopped": self.stopped,
-                   "outcome_metric": self.metric, "global_step": state.global_step, "max_steps": state.max_steps,
-                   "live_forecasts": self.live_forecasts},
+        record = live_run_record(
+            recipe=self.recipe, state=state, probe=self._live, descriptors=self._descriptors, metric=self.metric,
+            target=self.goal.value, task=self.task, seconds=time.perf_counter() - self._started, stopped=self.stopped,
+            extra={"verdict": self.verdict.to_dict() if self.verdict else None, "live_forecasts": self.live_forecasts},
         )
         assert self.store is not None
         with RunStore(Path(self.store)) as runs:
@@ -486,15 +421,6 @@ class TuneAheadCallback(TrainerCallback):
             state.log_history.append({**numbers, "step": state.global_step})
         if words:
             state.log_history.append({**{LOG_PREFIX + k: v for k, v in words.items()}, "step": state.global_step})
-
-
-def _first_rows(dataset: Any, n: int = 64) -> list[Mapping[str, Any]]:
-    if dataset is None:
-        return []
-    try:
-        return [dataset[i] for i in range(min(n, len(dataset)))]
-    except (TypeError, IndexError, KeyError):
-        return []
 
 
 def _current_lr(scheduler: Any, optimizer: Any) -> float:
