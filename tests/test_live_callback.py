@@ -281,3 +281,17 @@ def test_a_lora_run_with_gradient_checkpointing_is_probed_and_read_as_lora(tiny,
     # Only the adapter trains: the update ratio is measured on its weights alone.
     assert all(n.startswith("base_model") and "lora_" in n for n in gate._live.inst.names)
     assert math.isfinite(gate.features["probe_update_ratio"]) and gate.verdict is not None
+
+
+def test_a_setting_the_recipe_cannot_hold_becomes_a_note_not_a_crash():
+    from transformers import TrainingArguments
+
+    from tuneahead.integrations.trainer_recipe import recipe_from_trainer
+
+    class Model:  # what the recipe reader reads of a model: nothing here
+        pass
+
+    args = TrainingArguments(output_dir="unused", learning_rate=3e-4, weight_decay=-0.1, use_cpu=True)
+    recipe, notes = recipe_from_trainer(args, Model())
+    assert recipe.learning_rate == 3e-4 and recipe.weight_decay == 0.0
+    assert any("weight_decay -0.1" in n for n in notes)

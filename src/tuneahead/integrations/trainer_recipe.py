@@ -40,7 +40,22 @@ def recipe_from_trainer(args: Any, model: Any, tokenizer: Any = None, train_rows
     if loss_on is not None:
         fields["loss_on"] = loss_on
     fields["source"] = {"framework": "python", "notes": ["read from a live Trainer"]}
-    return Recipe(**fields), notes
+    return _tolerant_recipe(fields, notes), notes
+
+
+def _tolerant_recipe(fields: dict[str, Any], notes: list[str]) -> Recipe:
+    """The recipe, with any setting TuneAhead cannot model left at its default and said so: inside a
+    user's run the gate must not stop their training over a value it does not know."""
+    from pydantic import ValidationError
+
+    try:
+        return Recipe(**fields)
+    except ValidationError as exc:
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            if key in fields and key not in ("base_model", "source"):
+                notes.append(f"{key} {fields.pop(key)!r} is not a value TuneAhead models: the recipe default is used")
+    return Recipe(**fields)
 
 
 def training_fields(arguments: dict[str, Any]) -> dict[str, Any]:
