@@ -107,7 +107,8 @@ def main() -> None:
     if opts.json:
         print(json.dumps(summary.to_dict(orient="records"), indent=2))
         return
-    print(f"team {opts.team}: {len(team)} runs ({team['success'].mean():.0%} success); others {len(others)} runs; "
+    families = ", ".join(sorted(map(str, team["family"].unique())))
+    print(f"team {opts.team} ({families}): {len(team)} runs ({team['success'].mean():.0%} success); others {len(others)} runs; "
           f"{opts.repeats} draws per n; {time.perf_counter() - started:.0f} s")
     wide = summary.pivot(index="n", columns="method", values=["auroc", "brier"])
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200, "display.max_columns", None):
