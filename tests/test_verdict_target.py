@@ -95,3 +95,18 @@ def test_the_demo_is_likelier_to_reach_a_lower_target(targets) -> None:
     assert low.p_model > high.p_model + 0.15
     assert low.forecast == pytest.approx(high.forecast)  # the forecast of the metric does not depend on the bar
     assert low.cut_offs["basis"].startswith("set on")
+
+
+def test_a_bar_at_the_metrics_floor_is_certain_to_be_reached():
+    """Every run reaches exact_match >= 0: P is the highest the predictor gives, not what it says at 0.05."""
+    import numpy as np
+    import pandas as pd
+
+    from tuneahead.gate.bundle import load_bundle
+    from tuneahead.predict.calibration import P_MAX
+
+    runs = pd.read_parquet(Path(__file__).resolve().parents[1] / "bench" / "pooled" / "runs.parquet").iloc[:20]
+    predictor = load_bundle().stages[0].predictor
+    at_floor = np.asarray(predictor.predict_arrays(runs, threshold=0.0, strict=False)["p_success"])
+    above = np.asarray(predictor.predict_arrays(runs, threshold=0.05, strict=False)["p_success"])
+    assert np.all(at_floor == P_MAX) and np.all(above <= at_floor)

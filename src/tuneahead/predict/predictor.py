@@ -45,6 +45,7 @@ from tuneahead.features.row import (
     known_direction,
 )
 from tuneahead.predict.calibration import (
+    P_MAX,
     CalibrationKind,
     Calibrator,
     brier,
@@ -539,6 +540,13 @@ class Predictor:
             p[conf] = cal(p_raw[conf])
             for i in np.flatnonzero(conf):
                 methods[i] = f"conformal+{cal.kind}"
+        if self.bounds is not None:
+            # A bar at or below the metric's floor is reached by every run: no model is asked about it (the
+            # bar grid starts above the floor, so a model would answer as for the lowest bar it knows).
+            floor = np.isfinite(t) & (t <= self.bounds[0])
+            p[floor] = P_MAX
+            for i in np.flatnonzero(floor):
+                methods[i] = "certain: the bar is the metric's floor"
         return p, p_raw, methods
 
     def _model_answers(self, t: np.ndarray) -> np.ndarray:
