@@ -221,7 +221,7 @@ class TuneAheadCallback(TrainerCallback):
     def _on_forward(self, module, args, kwargs, output) -> None:
         from tuneahead.integrations.trainer_batches import read_forward
 
-        if not module.training or not self._recording() or not self._live.in_step:
+        if not module.training or not self._stepping():
             return
         reading = read_forward(kwargs, output)
         if reading is not None:
@@ -235,18 +235,22 @@ class TuneAheadCallback(TrainerCallback):
             self._live.start_step(state.global_step + 1)
         return control
 
+    def _stepping(self) -> bool:
+        """Inside a probe-window step the probe saw begin (a resumed run may enter mid-step: skip that one)."""
+        return self._recording() and self._live.in_step
+
     def on_substep_end(self, args, state, control, **kwargs):
-        if self._recording() and self._micro == 1:
+        if self._stepping() and self._micro == 1:
             self._live.after_first_micro_batch()
         return control
 
     def on_pre_optimizer_step(self, args, state, control, lr_scheduler=None, optimizer=None, **kwargs):
-        if self._recording():
+        if self._stepping():
             self._live.before_update(_current_lr(lr_scheduler, optimizer))
         return control
 
     def on_optimizer_step(self, args, state, control, **kwargs):
-        if self._recording():
+        if self._stepping():
             record = self._live.after_update()
             if record.nonfinite:
                 self._diverged(state, control, f"non-finite loss or gradients at step {record.step}")

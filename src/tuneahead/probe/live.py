@@ -66,6 +66,7 @@ class LiveProbe:
         self._hooks: list[Any] = []
         self._norms: list[Any] = [None] * len(self.inst.params)
         self._record: StepRecord | None = None
+        self._loss_sum = 0.0  # summed token losses of the step's micro-batches
         self._small: Any = None  # flat gradient after the first micro-batch (measured steps)
         self._small_tokens = 0
         self._before: Any = None  # flat weights before the update (measured steps)
@@ -130,9 +131,10 @@ class LiveProbe:
         r = self._require_step()
         r.lr = float(lr)
         r.loss = self._loss_sum / r.loss_tokens if r.loss_tokens else NAN
-        if all(n is not None for n in self._norms) and self._norms:
-            norms = list(self._norms)
-        else:  # no hook fired for some weight (no gradient reached it): read what the gradients are now
+        seen = next((n for n in self._norms if n is not None), None)
+        if seen is not None:  # a weight no gradient reached counts as zero, as in `run_probe`
+            norms = [n if n is not None else torch.zeros((), device=seen.device) for n in self._norms]
+        else:  # no hook fired (a wrapper that hides the weights' gradients): read the gradients as they are now
             norms = list(torch._foreach_norm(self.inst.grads()))
         total = float(torch.linalg.vector_norm(torch.stack(norms)).item()) if norms else 0.0
         r.grad_norm = total
