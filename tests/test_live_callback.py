@@ -295,3 +295,14 @@ def test_a_setting_the_recipe_cannot_hold_becomes_a_note_not_a_crash():
     recipe, notes = recipe_from_trainer(args, Model())
     assert recipe.learning_rate == 3e-4 and recipe.weight_decay == 0.0
     assert any("weight_decay -0.1" in n for n in notes)
+
+
+def test_a_collator_that_cannot_batch_the_eval_rows_is_a_note_not_a_crash(tiny, tmp_path):
+    from tuneahead.integrations import TuneAheadCallback
+
+    rows = _sort_rows(tiny, 60)
+    trainer = _trainer(tiny, tmp_path, rows[:50], [{"text": "no tokens here"}] * 10, lr=1e-3, max_steps=6)
+    gate = TuneAheadCallback.attach(trainer, target=0.5, probe_steps=4)
+    trainer.train()
+    assert trainer.state.global_step == 6 and gate.verdict is not None
+    assert any("could not batch the eval rows" in n for n in gate.verdict.notes)

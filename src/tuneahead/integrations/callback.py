@@ -210,7 +210,11 @@ class TuneAheadCallback(TrainerCallback):
             return
         rows = [self.eval_rows[i] for i in range(min(self.eval_size, len(self.eval_rows)))]
         micro = int(getattr(args, "per_device_eval_batch_size", 8) or 8)
-        self._eval_batches = held_out_batches(rows, collate, micro)
+        try:
+            self._eval_batches = held_out_batches(rows, collate, micro)
+        except Exception as exc:  # the user's collator, on rows it may not expect: a note, never their crash
+            self.notes.append(f"the trainer's collator could not batch the eval rows ({exc}): no held-out features")
+            return
         self._eval_at = set(eval_schedule(self._probe_steps, self.eval_points))
 
     # ------------------------------------------------------------------ the probe window
@@ -272,8 +276,13 @@ class TuneAheadCallback(TrainerCallback):
         if not self._eval_batches:
             return
         device = str(next(model.parameters()).device)
-        self._live.add_eval(evaluate_held_out(model, self._eval_batches, step, device=device,
-                                              precision=self.recipe.precision))
+        try:
+            point = evaluate_held_out(model, self._eval_batches, step, device=device, precision=self.recipe.precision)
+        except RuntimeError as exc:  # e.g. out of memory beside the training state: stop measuring, keep training
+            self.notes.append(f"held-out evaluation at step {step} failed ({exc}): no more held-out points")
+            self._eval_batches = []
+            return
+        self._live.add_eval(point)
 
     def _finish_probe(self, state, control) -> None:
         from tuneahead.features.row import feature_row
