@@ -58,3 +58,34 @@ def test_fit_says_how_many_runs_lack_a_feature_group(tmp_path):
     done = CliRunner().invoke(app, ["fit", "--runs", str(runs), "--out", str(tmp_path / "p"), "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["runs_without"] == {"static": 0, "dynamic": 30}
+
+
+def test_fit_base_adapts_the_bundled_predictor_and_writes_the_best_candidate(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from tuneahead.gate.bundle import load_bundle
+
+    corpus = pd.read_parquet(Path(__file__).resolve().parents[1] / "bench" / "pooled" / "runs.parquet")
+    team = corpus[corpus["family"].isin(["compose", "kth_word", "kv_lookup", "reverse"])].iloc[:40]
+    runs = tmp_path / "team.parquet"
+    team.to_parquet(runs, index=False)
+    out = tmp_path / "adapted"
+    done = CliRunner().invoke(app, ["fit", "--runs", str(runs), "--base", "bundled", "--out", str(out), "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert set(report["scores"]) == {"bundled", "recalibrated", "team-only"} and report["n_runs"] == 40
+    best = min(report["scores"].values(), key=lambda s: s["brier"])
+    assert report["scores"][report["chosen"]] == best
+    adapted = load_bundle(out).stages[0].predictor  # a predictor `check --predictor` loads
+    base = load_bundle().stages[0].predictor
+    p_new = np.asarray(adapted.predict_arrays(team, strict=False)["p_success"])
+    p_old = np.asarray(base.predict_arrays(team, strict=False)["p_success"])
+    assert np.all(np.isfinite(p_new))
+    if report["chosen"] == "recalibrated":  # same trees, a monotone map of P: the ranking is kept
+        assert np.all(np.diff(p_new[np.argsort(p_old, kind="stable")]) >= -1e-12)
+        assert not np.allclose(p_new, p_old)
+        assert len(adapted.diagnostics["p_success"]["oof_own_bar"]["p"]) == 40  # cut-offs from the team's runs
+    one_outcome = CliRunner().invoke(app, ["fit", "--runs", str(runs), "--base", "bundled", "--out", str(out),
+                                           "--threshold", "1.5", "--json"])
+    assert one_outcome.exit_code == 0 and any("one outcome" in n for n in json.loads(one_outcome.stdout)["notes"])

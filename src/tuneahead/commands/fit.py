@@ -66,6 +66,11 @@ def register(app: typer.Typer) -> None:
         recipe_prefix: list[str] = typer.Option(None, "--recipe-prefix", help="prefix of recipe-hyperparameter "
                                                  "columns not in the feature catalogue [recipe_]"),
         plots: bool = typer.Option(False, "--plots", help="also write SHAP beeswarm and bar plots (PNG + SVG)"),
+        base: str = typer.Option(None, "--base", help="adapt this predictor to the runs instead of fitting from "
+                                 "scratch: 'bundled' or a predictor directory (the best of bundled / recalibrated / "
+                                 "team-only / union, by cross-validation on the runs, is written)"),
+        base_runs: Path = typer.Option(None, "--base-runs", help="with --base: the base predictor's own training runs, "
+                                       "to try a refit on them plus yours (e.g. bench/pooled/runs.parquet)"),
         seed: int = typer.Option(0, "--seed", help="random seed"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
@@ -79,6 +84,9 @@ def register(app: typer.Typer) -> None:
             columns = list(table.columns)
             thr = parse_threshold(threshold, columns)
             group = _group(group_col, columns)
+            if base is not None:
+                return _adapt(base, base_runs, table, target=target, threshold=thr, group=group, seed=seed, out=out,
+                              as_json=as_json)
             if not as_json:
                 err_console.print(f"fitting on {len(table)} runs from {runs} …")
             predictor = Predictor(
@@ -142,6 +150,38 @@ def _summary(predictor: Any, out: Path, plots: list[str]) -> dict[str, Any]:
         "importance": [{"feature": n, "mean_abs_shap": v} for n, v in predictor.importance],
         "plots": plots,
     }
+
+
+def _adapt(base: str, base_runs: Path | None, table: Any, *, target: str, threshold: Any, group: str | None,
+           seed: int, out: Path, as_json: bool) -> int:
+    """`fit --base`: adapt a predictor fitted elsewhere to these runs (`gate.adapt`) and report the comparison."""
+    from tuneahead.gate.adapt import adapt
+    from tuneahead.gate.bundle import load_bundle
+    from tuneahead.store.table import load_runs
+
+    if threshold is None:
+        raise InputError("adapting needs a success threshold", Location(field="threshold"))
+    bundle = load_bundle(None if base == "bundled" else base)
+    result = adapt(bundle.stages[0].predictor, table, target=target, threshold=threshold, group_col=group,
+                   base_runs=load_runs(base_runs) if base_runs is not None else None, seed=seed)
+    result.predictor.save(out)
+    if as_json:
+        emit_json({"ok": True, "predictor_dir": str(out), "base": bundle.source, **result.to_dict()})
+        return ExitCode.OK
+    from rich.table import Table
+
+    view = Table(title=f"{result.n_runs} runs, cross-validated (lower Brier is better)", header_style="bold")
+    for column in ("candidate", "AUROC", "Brier"):
+        view.add_column(column, justify="left" if column == "candidate" else "right")
+    for name, s in result.scores.items():
+        mark = " (written)" if name == result.chosen else ""
+        view.add_row(name + mark, f"{s['auroc']:.3f}", f"{s['brier']:.3f}")
+    console.print(view)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]")
+    console.print(f"[bold]{result.chosen}[/] predictor written to {out} (base: {bundle.source}); "
+                  f"use it with check --predictor {out}")
+    return ExitCode.OK
 
 
 def _runs_without(predictor: Any, table: Any) -> dict[str, int]:

@@ -110,6 +110,20 @@ def fit_recalibration(p: np.ndarray, y: np.ndarray, prior_runs: float = PRIOR_RU
     return Calibrator("platt", a=float(a), b=float(b))
 
 
+def compose(outer: Calibrator, inner: Calibrator) -> Calibrator:
+    """`outer` applied after `inner`, as one calibrator: exact for Platt after Platt or identity; after an
+    isotonic map, the map's knots are carried through `outer` (exact at the knots, linear between them)."""
+    if outer.kind == "identity":
+        return inner
+    if inner.kind == "identity":
+        return outer
+    if outer.kind == "platt" and inner.kind == "platt":
+        return Calibrator("platt", a=outer.a * inner.a, b=outer.a * inner.b + outer.b)
+    if inner.kind == "isotonic":
+        return Calibrator("isotonic", inner.x, tuple(map(float, outer(np.asarray(inner.y)))))
+    raise ValueError(f"cannot compose {outer.kind} after {inner.kind}")
+
+
 def cross_fit(p: np.ndarray, y: np.ndarray, folds: np.ndarray, kind: CalibrationKind) -> np.ndarray:
     """Calibrated probabilities where each fold's calibrator never saw that fold."""
     out = np.empty(len(p), dtype=float)
