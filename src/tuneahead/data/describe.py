@@ -153,7 +153,6 @@ def describe_examples(
     from tuneahead.recipe.diagnostics import recipe_warnings
 
     started = time.perf_counter()
-    note = tokenizer_note
     train_report = train_report if train_report is not None else IngestReport()
     model_ref = model or (recipe.base_model if recipe else None)
     recipe_template = recipe.chat_template if recipe else None
@@ -180,14 +179,14 @@ def describe_examples(
 
     descriptors = compute_all("static", stats)
     findings = find_pitfalls(stats, descriptors)
-    if note is not None:
+    if tokenizer_note is not None:
         findings = [_from_stand_in(f) for f in findings]
     descriptors.update(finding_count_features(f.severity for f in findings))
     return DescribeResult(
         descriptors=descriptors,
         findings=findings,
         tokenizer=bundle.describe(),
-        tokenizer_note=note,
+        tokenizer_note=tokenizer_note,
         train_report=train_report,
         eval_report=eval_report,
         max_seq_length=max_len,

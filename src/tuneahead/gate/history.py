@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
 def run_id_for(verdict: Verdict) -> str:
     """A short id from the recipe and the time of the check (two checks of one recipe are two runs)."""
-    digest = hashlib.sha256(
-        (json.dumps(verdict.recipe.model_dump(mode="json"), sort_keys=True) + repr(time.time())).encode()
-    ).hexdigest()
-    return f"chk-{digest[:12]}"
+    return new_run_id(verdict.recipe.model_dump(mode="json"), "chk")
+
+
+def new_run_id(recipe_json: dict, prefix: str) -> str:
+    """`prefix-` + a digest of the recipe and the time: two runs of one recipe are two runs."""
+    digest = hashlib.sha256((json.dumps(recipe_json, sort_keys=True) + repr(time.time())).encode()).hexdigest()
+    return f"{prefix}-{digest[:12]}"
 
 
 def record_check(

@@ -135,7 +135,7 @@ class TuneAheadCallback(TrainerCallback):
         self._descriptors: dict[str, float] = {}
         self._static_findings: list[Any] = []
         self._bundle: Any = None
-        self._rule: Any = None  # baselines.live_rule.LiveStopRule, once the run's length is known
+        self._curve: Any = None  # the metric curve so far (a LiveStopRule that never stops), once the length is known
         self._live_bundle: Any = None  # the live gate's predictors, one per fraction of the run
         self._live_done: set[str] = set()  # live stages already judged
         self.features: dict[str, float] = {}
@@ -177,7 +177,7 @@ class TuneAheadCallback(TrainerCallback):
         total = int(state.max_steps or 0)
         self._probe_steps = probe_window(total, self.probe_steps_wanted)
         if total > 0 and self.metric:
-            self._rule = LiveStopRule(self.goal.value, total, patience=0)  # the projection is logged, not acted on
+            self._curve = LiveStopRule(self.goal.value, total, patience=0)  # projects the curve; never stops the run
             self._live_bundle = load_bundle(self.live_predictor_ref or bundled_live_predictor_dir())
         trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         config = getattr(model, "config", None)
@@ -336,13 +336,13 @@ class TuneAheadCallback(TrainerCallback):
     # ------------------------------------------------------------------ after the window: live re-forecasts
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self._rule is None or not metrics or not isinstance(metrics.get(self.metric), int | float):
+        if self._curve is None or not metrics or not isinstance(metrics.get(self.metric), int | float):
             return control
         value = float(metrics[self.metric])
         if self.verdict is None:  # inside the probe window: part of the curve, not judged yet
-            self._rule.remember(state.global_step, value)
+            self._curve.remember(state.global_step, value)
             return control
-        projected = self._rule.observe(state.global_step, value)
+        projected = self._curve.observe(state.global_step, value)
         share = state.global_step / state.max_steps
         entry = {"step": state.global_step, "share": share, "projected": projected}
         self.live_forecasts.append(entry)
@@ -367,7 +367,7 @@ class TuneAheadCallback(TrainerCallback):
             return
         fraction, stage = due[-1]  # the latest fraction reached: it knows the most
         self._live_done.update(st.name for _, st in due)
-        row = {**self.features, **live_values(self._rule.steps, self._rule.values, state.max_steps)}
+        row = {**self.features, **live_values(self._curve.steps, self._curve.values, state.max_steps)}
         assessed = assess(stage.predictor, row, goal=self.goal, config=self.config, diverged=False,
                           probe_features={}, no_whole_answer=False)
         judgement = assessed.judgement

@@ -8,9 +8,6 @@ no outcome to learn from).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from typing import Any
 
 from tuneahead.store.sqlite import RunRecord
@@ -29,20 +26,17 @@ def live_run_record(
     stopped: str | None,
     extra: dict[str, Any],
 ) -> RunRecord:
-    from tuneahead.store.curves import to_columns
+    from tuneahead.gate.history import new_run_id
+    from tuneahead.store.curves import trace_curves
     from tuneahead.store.trainer_output import curves_from_log_history
 
     history = [e for e in state.log_history if isinstance(e, dict)]
     logged = [e[metric] for e in history if metric and isinstance(e.get(metric), int | float)]
     final = float(logged[-1]) if logged and stopped is None else None
     recipe_json = recipe.model_dump(mode="json")
-    curves = curves_from_log_history(history)
-    curves["probe_trace"] = to_columns([r.to_dict() for r in probe.trace])
-    curves["probe_eval"] = to_columns([{k: v for k, v in p.to_dict().items() if k != "extra"} for p in probe.evals])
-    # Two runs of one recipe are two runs: the id digests the recipe and the time.
-    digest = hashlib.sha256((json.dumps(recipe_json, sort_keys=True) + repr(time.time())).encode()).hexdigest()
+    curves = {**curves_from_log_history(history), **trace_curves(probe.trace, probe.evals)}
     return RunRecord(
-        run_id=f"live-{digest[:12]}",
+        run_id=new_run_id(recipe_json, "live"),
         recipe=recipe_json,
         static_features=dict(descriptors),
         dynamic_features=probe.features() if probe.trace else {},

@@ -26,9 +26,14 @@ def from_columns(columns: dict[str, list]) -> list[dict[str, Any]]:
 
 def probe_curves(result: Any) -> dict[str, dict[str, list]]:
     """A probe's per-step trace and eval points, as stored curves (`probe_trace`, `probe_eval`)."""
+    return trace_curves(result.trace, result.eval_points)
+
+
+def trace_curves(trace: list[Any], eval_points: list[Any]) -> dict[str, dict[str, list]]:
+    """Step records and eval points (a probe's, or a live run's probe window) as stored curves."""
     return {
-        "probe_trace": to_columns([dataclasses.asdict(r) for r in result.trace]),
-        "probe_eval": to_columns([dataclasses.asdict(p) for p in result.eval_points]),
+        "probe_trace": to_columns([dataclasses.asdict(r) for r in trace]),
+        "probe_eval": to_columns([dataclasses.asdict(p) for p in eval_points]),
     }
 
 

@@ -102,7 +102,8 @@ def read_trainer_output(
     model_config = _read_optional_json(folder / "config.json")
     adapter = _read_optional_json(folder / "adapter_config.json")
     arguments, arguments_file = _read_arguments(folder)
-    if arguments_file is None and _framework_config(folder) is None:
+    config = _framework_config(folder)
+    if arguments_file is None and config is None:
         pickled = (folder / PICKLED_ARGUMENTS).is_file()
         unmapped.append(
             "gradient accumulation, weight decay, scheduler, warm-up and sequence length are unknown: "
@@ -110,7 +111,6 @@ def read_trainer_output(
             + "save the run's arguments as JSON (trainer.args.to_json_string()) to import them"
         )
 
-    config = _framework_config(folder)
     if config is not None:  # the run's own Axolotl config: the framework's reader maps every key it knows
         recipe, arguments_file = _framework_recipe(config, unmapped), config.name
     else:
