@@ -4,8 +4,8 @@ Prints, for a 50-step full fine-tune of `tiny-1m` at 16 sequences × 64 tokens o
 - the probe's wall time including model load (goal <= 15 s), and the process start-up (imports) apart;
 - the same steps as a bare loop (same model, same batches: forward, backward, clip, step only) and the
   probe's overhead over it, for the training steps alone and for the whole probe (3 held-out evals and
-  data preparation included). Goal: <= 10 %. Each is timed REPEATS times, alternating, best kept
-  (the machine is shared: the minimum is the least disturbed run).
+  data preparation included). Each is timed REPEATS times, alternating; the goals (issue 20: <= 5 % for
+  the training steps, <= 10 % for the whole call) are read on the medians, the best runs are shown too.
 
     python benchmarks/bench_probe.py [--steps 50] [--threads 2] [--repeats 3] [--smollm2]
 
@@ -143,7 +143,7 @@ def tiny_benchmark(steps: int, threads: int, repeats: int) -> None:
     b, s, w = min(bare), min(probe_steps), min(probe_whole)
     bc, wc = min(bare_cpu), min(probe_cpu)
     print(f"  bare loop: {b:.2f} s ({1000 * b / steps:.0f} ms/step); CPU time {bc:.2f} s")
-    print(f"  probe, training steps only: {s:.2f} s -> overhead {100 * (s / b - 1):+.1f} %   [goal <= 10 %]")
+    print(f"  probe, training steps only: {s:.2f} s -> overhead {100 * (s / b - 1):+.1f} % (best runs)")
     print(
         f"  probe, whole call (data prep, 3 held-out evals, features; model given): {w:.2f} s "
         f"-> overhead {100 * (w / b - 1):+.1f} %; CPU time {wc:.2f} s -> {100 * (wc / bc - 1):+.1f} %"
@@ -156,8 +156,8 @@ def tiny_benchmark(steps: int, threads: int, repeats: int) -> None:
     # Medians too: on a shared machine the best run flatters both sides alike, the median shows the spread.
     mb, ms, mw = statistics.median(bare), statistics.median(probe_steps), statistics.median(probe_whole)
     print(
-        f"  medians: bare {mb:.2f} s; probe steps {ms:.2f} s ({100 * (ms / mb - 1):+.1f} %); "
-        f"probe whole {mw:.2f} s ({100 * (mw / mb - 1):+.1f} %)"
+        f"  medians: bare {mb:.2f} s; probe steps {ms:.2f} s ({100 * (ms / mb - 1):+.1f} %, goal <= 5 %); "
+        f"probe whole {mw:.2f} s ({100 * (mw / mb - 1):+.1f} %, goal <= 10 %)"
     )
 
 
@@ -252,7 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--smollm2", action="store_true", help="also run the SmolLM2-135M LoRA probe (minutes)"
     )

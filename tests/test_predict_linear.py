@@ -85,3 +85,28 @@ def test_a_feature_almost_always_zero_cannot_swing_p_alone() -> None:
     # Both such runs succeeded, so the feature does push P up, but by less than a factor 4 on the odds
     # (unclipped: log-odds 3.1, a factor 21).
     assert 0 < model.contributions(new_run)[0, 1] < np.log(4.0)
+
+
+def test_a_fit_told_which_rows_repeat_equals_the_plain_fit():
+    from tuneahead.predict.bars import stack
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = np.clip(0.5 + 0.2 * np.nan_to_num(X[:, 0]) + rng.normal(0, 0.1, 120), 0, 1)
+    st = stack(X, y, np.full(120, 0.5), (0.0, 1.0))
+    Xc = np.column_stack([st.X, st.bar])
+    plain = LinearClassifier(0.1, {6: -1}).fit(Xc, st.success)
+    told = LinearClassifier(0.1, {6: -1}).fit(Xc, st.success, st.run)
+    np.testing.assert_allclose(told.coef, plain.coef, rtol=1e-6, atol=1e-8)
+    assert told.intercept == pytest.approx(plain.intercept, abs=1e-8)
+    assert told.coef[-1] < 0  # the bar's bound holds
+    together = LinearClassifier.fit_penalties(Xc, st.success, [0.3, 0.1], {6: -1}, st.run)
+    np.testing.assert_allclose(together[1].coef, told.coef, rtol=1e-12)
+    assert together[0].C == 0.3 and not np.allclose(together[0].coef, told.coef)
+
+
+def test_rows_said_to_repeat_must_repeat():
+    X = np.array([[1.0, 0.1], [2.0, 0.2], [3.0, 0.3], [4.0, 0.4]])
+    with pytest.raises(ValueError, match="differ outside the last column"):
+        LinearClassifier(0.1).fit(X, np.array([0.0, 1.0, 0.0, 1.0]), np.array([0, 0, 1, 1]))

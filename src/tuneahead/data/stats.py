@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from tuneahead.data.example import Example
 from tuneahead.data.render import Tokenized, build_masks, encode_rendered, render
+from tuneahead.data.sketches import MinHasher, NearDuplicateIndex, band_keys, word_ngram_hashes
 from tuneahead.models.tokenizer import TokenizerBundle
 
 NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shingles
@@ -34,23 +35,20 @@ NEAR_DUP_THRESHOLD = 0.8  # estimated Jaccard similarity of character 5-gram shi
 # 10/01/2006") a few changed characters leave most shingles shared, so distinct examples would read as
 # near duplicates and as eval leaks.
 NEAR_DUP_MIN_CHARS = 80
-NUM_PERM = 64
-SHINGLE = 5
-LEAK_NGRAM = 8  # words; shorter texts use their whole word sequence as one gram
 NGRAM_LEAK_SHARE = 0.9  # an eval example is leaked when >= 90 % of its n-grams occur in train
 TEXT_SAMPLE = 5000  # examples kept (reservoir) for diversity measures and perplexity
 MAX_IDS = 8  # example ids kept as evidence per finding
 BATCH = 2048
 
-_WS = re.compile(r"\s+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # "Special" characters: neither letters/digits, whitespace nor ordinary punctuation.
 _SPECIAL = re.compile(r"[^\w\s.,;:!?'\"()\[\]{}\-/]")
-_WORD = re.compile(r"\w+")
 
 
 def normalise(text: str) -> str:
-    return _WS.sub(" ", text.strip().lower())
+    """Lower case, whitespace runs as one space, no leading or trailing space (str.split is the fast way to
+    split on exactly what the regex \\s+ matches)."""
+    return " ".join(text.lower().split())
 
 
 def _hash(text: str) -> int:
@@ -59,55 +57,70 @@ def _hash(text: str) -> int:
     return hash(text)
 
 
-def _shingle_hashes(text: str) -> np.ndarray:
-    """Hashes of the character 5-grams of normalised text, vectorised (polynomial rolling hash)."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if codes.size < SHINGLE:
-        codes = np.pad(codes, (0, SHINGLE - codes.size))
-    n = codes.size - SHINGLE + 1
-    h = np.zeros(n, dtype=np.uint64)
-    for k in range(SHINGLE):  # wrap-around multiplication mod 2**64 is intended
-        h = h * np.uint64(1_000_003) + codes[k : k + n]
-    return np.unique((h >> np.uint64(32)) ^ (h & np.uint64(0xFFFFFFFF)))
+@dataclass
+class _BatchTexts:
+    """The normalised texts of one batch and their sketches, computed for the whole batch at once."""
 
+    full: list[str]  # normalised content text (system prompts left out)
+    prompts: list[str]
+    answers: list[str]
+    signatures: dict[int, np.ndarray]  # row in batch -> MinHash signature (texts long enough only)
+    band_keys: dict[int, list[int]]
+    grams: np.ndarray  # word n-gram hashes of every row's content, concatenated
+    gram_counts: np.ndarray
 
-class _MinHasher:
-    def __init__(self) -> None:
-        from datasketch import MinHash, MinHashLSH
+    @classmethod
+    def of(cls, batch: list[Example], hasher: MinHasher) -> _BatchTexts:
+        full = [normalise(ex.content_text()) for ex in batch]
+        long_rows = [i for i, text in enumerate(full) if len(text) >= NEAR_DUP_MIN_CHARS]
+        sigs = hasher.signatures([full[i] for i in long_rows])
+        keys = band_keys(sigs).tolist()
+        grams, gram_counts = word_ngram_hashes(full)
+        return cls(
+            full=full,
+            prompts=[normalise(ex.prompt_text()) for ex in batch],
+            answers=[normalise(ex.completion_text()) for ex in batch],
+            signatures=dict(zip(long_rows, sigs)),
+            band_keys=dict(zip(long_rows, keys)),
+            grams=grams,
+            gram_counts=gram_counts,
+        )
 
-        self._minhash = MinHash
-        # Permutations are drawn once and shared: re-drawing them per signature dominates the cost.
-        proto = MinHash(num_perm=NUM_PERM, seed=1)
-        self._permutations, self._scheme = proto.permutations, proto.scheme
-        self.lsh = MinHashLSH(threshold=NEAR_DUP_THRESHOLD, num_perm=NUM_PERM)
-        self.signatures: dict[int, object] = {}
-
-    def signature(self, text: str):
-        """The text's MinHash, or None when it is too short to compare by shingles (NEAR_DUP_MIN_CHARS)."""
-        if len(text) < NEAR_DUP_MIN_CHARS:
-            return None
-        m = self._minhash(num_perm=NUM_PERM, hashfunc=int, permutations=self._permutations, scheme=self._scheme)
-        m.update_batch(_shingle_hashes(text))
-        return m
-
-    def near(self, sig) -> list[int]:
-        """Indexed rows whose estimated Jaccard with `sig` reaches the threshold (none for a short text)."""
-        if sig is None:
+    def near(self, index: NearDuplicateIndex, row: int) -> list[int]:
+        """Indexed texts near row `row` of the batch (none for a text too short to compare by shingles)."""
+        if row not in self.signatures:
             return []
-        return [k for k in self.lsh.query(sig) if sig.jaccard(self.signatures[k]) >= NEAR_DUP_THRESHOLD]
+        return index.near(self.signatures[row], self.band_keys[row])
 
-    def add(self, key: int, sig) -> None:
-        if sig is None:
+    def add(self, index: NearDuplicateIndex, row: int, item: int) -> None:
+        if row in self.signatures:
+            index.add(item, self.signatures[row], self.band_keys[row])
+
+
+class _EvalGrams:
+    """The eval set's word n-grams, and which of them the training data contains (n-gram leakage)."""
+
+    def __init__(self) -> None:
+        self._per_row: list[np.ndarray] = []  # each eval row's distinct grams
+
+    def add_batch(self, texts: _BatchTexts) -> None:
+        ends = np.cumsum(texts.gram_counts)
+        for first, last in zip(ends - texts.gram_counts, ends):
+            self._per_row.append(np.unique(texts.grams[first:last]))
+
+    def freeze(self) -> None:
+        self._all = np.unique(np.concatenate(self._per_row)) if self._per_row else np.zeros(0, np.uint64)
+        self._found = np.zeros(self._all.size, dtype=bool)
+
+    def mark_found(self, grams: np.ndarray) -> None:
+        if self._all.size == 0 or grams.size == 0:
             return
-        self.lsh.insert(key, sig, check_duplication=False)
-        self.signatures[key] = sig
+        at = np.searchsorted(self._all, grams).clip(max=self._all.size - 1)
+        self._found[at[self._all[at] == grams]] = True
 
-
-def _word_ngrams(text: str) -> set[int]:
-    words = _WORD.findall(text)
-    if len(words) <= LEAK_NGRAM:
-        return {_hash(" ".join(words))} if words else set()
-    return {_hash(" ".join(words[i : i + LEAK_NGRAM])) for i in range(len(words) - LEAK_NGRAM + 1)}
+    def overlap(self) -> list[float]:
+        """Per eval row: the share of its grams found in train (0 for a row without words)."""
+        return [float(self._found[np.searchsorted(self._all, g)].mean()) if g.size else 0.0 for g in self._per_row]
 
 
 @dataclass
@@ -314,41 +327,37 @@ def _gather(
     progress: Callable[[int], None] | None,
     pool: ThreadPoolExecutor,
 ) -> DatasetStats:
-    hasher = _MinHasher()
+    hasher = MinHasher()
 
     # ---- eval side first: index it so train rows can be checked against it ----
     eval_side: _Side | None = None
     eval_exact: dict[int, list[int]] = {}
     eval_prompt: dict[int, list[int]] = {}
-    eval_ngrams: dict[int, list[int]] = {}
-    eval_ngram_count: list[int] = []
-    eval_lsh: _MinHasher | None = None
+    eval_near = NearDuplicateIndex(NEAR_DUP_THRESHOLD)
+    eval_grams = _EvalGrams()
     if eval_examples is not None:
         eval_side = _Side(bundle, template, loss_on, max_seq_length, seed + 1)
-        eval_lsh = _MinHasher()
+        i = 0
         for batch in _batches(eval_examples):
             started = eval_side.start_batch(batch, pool)
-            for ex in batch:
-                i = len(eval_ngram_count)
-                full = normalise(ex.content_text())
+            texts = _BatchTexts.of(batch, hasher)
+            eval_grams.add_batch(texts)
+            for k, ex in enumerate(batch):
                 eval_side.count_chars(ex.full_text())
-                eval_exact.setdefault(_hash(full), []).append(i)
-                prompt = normalise(ex.prompt_text())
-                if prompt:  # plain text has no prompt: nothing to leak through it
-                    eval_prompt.setdefault(_hash(prompt), []).append(i)
-                grams = _word_ngrams(full)
-                eval_ngram_count.append(len(grams))
-                for g in grams:
-                    eval_ngrams.setdefault(g, []).append(i)
-                eval_lsh.add(i, eval_lsh.signature(full))
+                eval_exact.setdefault(_hash(texts.full[k]), []).append(i)
+                if texts.prompts[k]:  # plain text has no prompt: nothing to leak through it
+                    eval_prompt.setdefault(_hash(texts.prompts[k]), []).append(i)
+                texts.add(eval_near, k, i)
+                i += 1
             eval_side.finish_batch(started)
-    eval_found_grams: dict[int, set[int]] = {}
+    eval_grams.freeze()
     exact_leaks: set[int] = set()
     near_leaks: set[int] = set()
     prompt_leaks: set[int] = set()
 
     # ---- train side ----
     side = _Side(bundle, template, loss_on, max_seq_length, seed)
+    train_near = NearDuplicateIndex(NEAR_DUP_THRESHOLD)
     seen_full: set[int] = set()
     exact_ids: list[str] = []
     exact_count = 0
@@ -362,15 +371,15 @@ def _gather(
     row = 0
     for batch in _batches(train):
         started = side.start_batch(batch, pool)
-        for ex in batch:
-            raw_full = ex.full_text()
-            side.count_chars(raw_full)
-            full = normalise(ex.content_text())
-            full_h = _hash(full)
-            prompt = normalise(ex.prompt_text())
+        texts = _BatchTexts.of(batch, hasher)
+        if eval_examples is not None:
+            eval_grams.mark_found(texts.grams)
+        for k, ex in enumerate(batch):
+            side.count_chars(ex.full_text())
+            full_h = _hash(texts.full[k])
             # Plain text (no prompt) shares no prompt with anything: no conflicting or duplicate prompts.
-            prompt_h = _hash(prompt) if prompt else None
-            answer = normalise(ex.completion_text())
+            prompt_h = _hash(texts.prompts[k]) if texts.prompts[k] else None
+            answer = texts.answers[k]
             answer_h = _hash(answer)
             answers[answer_h] += 1
             if answer_h not in answer_texts:
@@ -384,24 +393,19 @@ def _gather(
                 exact_count += 1
                 if len(exact_ids) < MAX_IDS:
                     exact_ids.append(ex.id)
-                sig = None
             else:
                 seen_full.add(full_h)
-                sig = hasher.signature(full)
-                if hasher.near(sig):
+                if texts.near(train_near, k):
                     near_count += 1
                     if len(near_ids) < MAX_IDS:
                         near_ids.append(ex.id)
-                hasher.add(row, sig)
+                texts.add(train_near, k, row)
             # leakage: this train row against the indexed eval set
-            if eval_lsh is not None:
+            if eval_examples is not None:
                 exact_leaks.update(eval_exact.get(full_h, ()))
                 if prompt_h is not None:
                     prompt_leaks.update(eval_prompt.get(prompt_h, ()))
-                near_leaks.update(eval_lsh.near(sig if sig is not None else eval_lsh.signature(full)))
-                for g in _word_ngrams(full):
-                    for j in eval_ngrams.get(g, ()):
-                        eval_found_grams.setdefault(j, set()).add(g)
+                near_leaks.update(texts.near(eval_near, k))
             row += 1
         side.finish_batch(started)
         if progress is not None:
@@ -412,13 +416,8 @@ def _gather(
     conflict_rows = [i for i, p in enumerate(prompt_of_row) if p in prompt_conflicted]
     train_stats = side.finish()
 
-    overlap: list[float] = []
-    ngram_leaks: list[int] = []
-    for j, total in enumerate(eval_ngram_count):
-        share = len(eval_found_grams.get(j, ())) / total if total else 0.0
-        overlap.append(share)
-        if total and share >= NGRAM_LEAK_SHARE:
-            ngram_leaks.append(j)
+    overlap = eval_grams.overlap()
+    ngram_leaks = [j for j, share in enumerate(overlap) if share >= NGRAM_LEAK_SHARE]
 
     return DatasetStats(
         train=train_stats,

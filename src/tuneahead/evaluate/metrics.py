@@ -31,6 +31,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "within_tol",
     "interval_coverage",
     "interval_width",
+    *(f"coverage_decile_{k}" for k in range(1, 11)),
     "decide_cost_share",
     "savings",
     "savings_of_oracle",
@@ -117,6 +118,21 @@ def default_tolerance(y: np.ndarray) -> float:
     return 0.03 if len(finite) == 0 or np.nanmax(np.abs(finite)) <= 1.0 else 3.0
 
 
+COVERAGE_DECILES = 10
+
+
+def coverage_by_decile(y: np.ndarray, out: MethodOutput, has_iv: np.ndarray) -> dict[str, float]:
+    """Interval coverage within each tenth of the runs ranked by their forecast (`coverage_decile_1` holds
+    the lowest forecasts): a marginal coverage can hide intervals too narrow at one end of the range."""
+    idx = np.flatnonzero(has_iv & np.isfinite(out.metric))
+    parts = np.array_split(idx[np.argsort(out.metric[idx], kind="stable")], COVERAGE_DECILES)
+    return {
+        f"coverage_decile_{k}": (float(np.mean((y[part] >= out.lo[part]) & (y[part] <= out.hi[part])))
+                                 if len(part) else float("nan"))
+        for k, part in enumerate(parts, start=1)
+    }
+
+
 def compute_metrics(
     y: np.ndarray,
     success: np.ndarray,
@@ -153,6 +169,7 @@ def compute_metrics(
         float(np.mean((y[has_iv] >= out.lo[has_iv]) & (y[has_iv] <= out.hi[has_iv]))) if has_iv.any() else float("nan")
     )
     m["interval_width"] = float(np.mean(out.hi[has_iv] - out.lo[has_iv])) if has_iv.any() else float("nan")
+    m.update(coverage_by_decile(y, out, has_iv))
     m.update(savings(cost_full, out.decide_cost, let_through, success, cost_is_prefix=out.cost_is_prefix))
     m["undecided_share"] = float(np.mean(~decided))
     low = np.full(p.shape, float(verdict_thresholds[0]))

@@ -41,6 +41,10 @@ FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("interval_width", "interval width", "num"),
 )
 
+DECILE_COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
+    (f"coverage_decile_{k}", str(k), "pct") for k in range(1, 11)
+)
+
 
 def _fmt(v: float, kind: str) -> str:
     if v is None or not math.isfinite(v):
@@ -60,11 +64,14 @@ def _cell(m: MethodResult, key: str, kind: str) -> str:
     return text
 
 
-def _table(result: EvaluationResult, columns: tuple[tuple[str, str, str], ...]) -> list[str]:
+def _table(
+    result: EvaluationResult, columns: tuple[tuple[str, str, str], ...], only_with: str | None = None
+) -> list[str]:
+    """One row per method that ran (and, with `only_with`, has a finite value of that metric)."""
     lines = ["| method | " + " | ".join(title for _, title, _ in columns) + " |"]
     lines.append("|" + "---|" * (len(columns) + 1))
     for m in result.methods:
-        if m.status != "ok":
+        if m.status != "ok" or (only_with and not math.isfinite(m.metrics.get(only_with, float("nan")))):
             continue
         lines.append(f"| {m.name} | " + " | ".join(_cell(m, k, kind) for k, _, kind in columns) + " |")
     return lines
@@ -109,6 +116,10 @@ def to_markdown(result: EvaluationResult) -> str:
         f"## Forecast of the final metric (tolerance ±{result.tolerance:g})",
         "",
         *_table(result, FORECAST_COLUMNS),
+        "",
+        "Interval coverage by tenth of the runs ranked by their forecast (1: the lowest forecasts):",
+        "",
+        *_table(result, DECILE_COLUMNS, only_with="interval_coverage"),
         "",
         "## Methods",
         "",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,7 +182,8 @@ class TuneAheadCallback(TrainerCallback):
         trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         config = getattr(model, "config", None)
         self._live = LiveProbe(trainable, max_grad_norm=args.max_grad_norm, measure_every=self.measure_every,
-                               vocab_size=getattr(config, "vocab_size", None))
+                               vocab_size=getattr(config, "vocab_size", None),
+                               last_micro_batch=_sync_step_reader(self.trainer))
         self._live.install_hooks()
         self._hook = model.register_forward_hook(self._on_forward, with_kwargs=True)
         self._prepare_evals(model, args, train_dataloader)
@@ -442,3 +443,13 @@ def _current_lr(scheduler: Any, optimizer: Any) -> float:
     if optimizer is not None and optimizer.param_groups:
         return float(optimizer.param_groups[0]["lr"])
     return math.nan
+
+
+def _sync_step_reader(trainer) -> Callable[[], bool] | None:
+    """How to tell, during a backward, that it is the step's last micro-batch: the Trainer sets its
+    accelerator's `sync_gradients` before each micro-batch (True on the step's last, also at an epoch's
+    short tail). None without a trainer to ask."""
+    accelerator = getattr(trainer, "accelerator", None)
+    if accelerator is None or not isinstance(getattr(accelerator, "sync_gradients", None), bool):
+        return None
+    return lambda: bool(accelerator.sync_gradients)

@@ -81,8 +81,9 @@ def read_forward(kwargs: Mapping[str, Any], output: Any) -> ForwardReading | Non
         logits = getattr(output, "logits", None)
         correct = 0
         if logits is not None and logits.dim() == 3:
-            guess = logits[:, :-1].argmax(-1)
-            correct = int(((guess == labels[:, 1:]) & targets).sum())
+            # The argmax over the vocabulary on target positions only: the rest of the sequence is not scored.
+            rows, cols = targets.nonzero(as_tuple=True)
+            correct = int((logits[rows, cols].argmax(-1) == labels[:, 1:][rows, cols]).sum())
         mask = kwargs.get("attention_mask")
         ids = kwargs.get("input_ids")
         tokens = int(mask.sum()) if mask is not None else int(ids.numel()) if ids is not None else n

@@ -189,7 +189,8 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
         f: dict[str, Any] = {"schema": schema, "classifier": None,
                              "dynamic_prefixes": tuple(prefixes.get("dynamic", ())),
                              "recipe_prefixes": tuple(prefixes.get("recipe", ()))}
-        f["boosting"] = BoostingParams(**meta["boosting"])
+        # Predictors saved before `max_bin` was a setting were trained with LightGBM's default, 255.
+        f["boosting"] = BoostingParams(**{"max_bin": 255, **meta["boosting"]})
         f["inner_folds"] = int(meta["inner_folds"])
         f["target"] = meta["target"]["column"]
         b = meta["target"]["bounds"]

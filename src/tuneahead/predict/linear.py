@@ -23,7 +23,7 @@ All parameters are plain numbers and are saved as JSON (no pickle).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,10 +46,29 @@ class LinearClassifier:
     coef: np.ndarray | None = None
     intercept: float = 0.0
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearClassifier:
-        from scipy.optimize import minimize
-        from scipy.special import expit
+    def fit(self, X: np.ndarray, y: np.ndarray, repeats: np.ndarray | None = None) -> LinearClassifier:
+        """Fit on rows X with outcomes y. `repeats` (optional, one id per row) says which rows are copies of
+        one another in every column but the last (the predictor's runs stacked at several bars): the same
+        fit, with each optimiser step costing one pass over the distinct rows instead of all."""
+        self._solve(_Design(self._standardise(X), repeats), y)
+        return self
 
+    @classmethod
+    def fit_penalties(
+        cls, X: np.ndarray, y: np.ndarray, cs: Sequence[float], signs: Mapping[int, int],
+        repeats: np.ndarray | None = None,
+    ) -> list[LinearClassifier]:
+        """One model per penalty in `cs`, each equal to `cls(c, signs).fit(X, y, repeats)`; the inputs are
+        imputed, clipped and standardised once for all of them."""
+        first = cls(cs[0], signs)
+        design = _Design(first._standardise(X), repeats)
+        models = [replace(first, C=c) for c in cs]
+        for model in models:
+            model._solve(design, y)
+        return models
+
+    def _standardise(self, X: np.ndarray) -> np.ndarray:
+        """Learn the imputation, clipping and scaling from X; return X imputed, clipped and standardised."""
         finite = np.where(np.isfinite(X), X, np.nan)
         observed = ~np.all(np.isnan(finite), axis=0)
         self.medians = np.zeros(X.shape[1])  # a column never observed imputes to 0
@@ -65,15 +84,21 @@ class LinearClassifier:
         # so the contributions are exact SHAP values around the average training run.
         self.means = Z.mean(axis=0)
         self.scales = np.where(spread > 0, spread, 1.0)
-        Z = (Z - self.means) / self.scales
-        n, d = Z.shape
+        return (Z - self.means) / self.scales
+
+    def _solve(self, design: _Design, y: np.ndarray) -> None:
+        """Minimise the penalised log loss over the standardised inputs, within the sign bounds."""
+        from scipy.optimize import minimize
+        from scipy.special import expit
+
+        n, d = design.shape
         lam = 1.0 / (self.C * n)  # scikit-learn's C per run
 
         def loss_and_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
-            z = Z @ w[:-1] + w[-1]
+            z = design.matvec(w[:-1]) + w[-1]
             p = expit(z)
             loss = float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * lam * np.sum(w[:-1] ** 2))
-            grad = np.append(Z.T @ (p - y) / n + lam * w[:-1], np.mean(p - y))
+            grad = np.append(design.rmatvec(p - y) / n + lam * w[:-1], np.mean(p - y))
             return loss, grad
 
         bounds: list[tuple[float | None, float | None]] = [(None, None)] * (d + 1)
@@ -81,7 +106,6 @@ class LinearClassifier:
             bounds[j] = (None, 0.0) if sign < 0 else (0.0, None)
         w = minimize(loss_and_grad, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
         self.coef, self.intercept = w[:-1], float(w[-1])
-        return self
 
     def _fill(self, X: np.ndarray) -> np.ndarray:
         """Missing (and non-finite) values -> the training median."""
@@ -143,25 +167,60 @@ class LinearClassifier:
                    intercept=float(d["intercept"]))
 
 
+class _Design:
+    """The standardised design matrix Z as the optimiser reads it: Z @ w and Z.T @ r.
+
+    With `repeats`, rows sharing an id are equal in every column but the last, so Z = [B[ids], last column]
+    with B the distinct rows: both products then take one pass over B (11 times fewer rows for runs
+    stacked at 11 bars) and one over the last column."""
+
+    def __init__(self, Z: np.ndarray, repeats: np.ndarray | None) -> None:
+        self.Z = Z
+        self.shape = Z.shape
+        self.base: np.ndarray | None = None
+        if repeats is not None and Z.shape[1] > 1:
+            ids, first, self.ids = np.unique(repeats, return_index=True, return_inverse=True)
+            base = Z[first, :-1]
+            if not np.array_equal(base[self.ids], Z[:, :-1]):
+                raise ValueError("rows said to repeat one another differ outside the last column")
+            self.base, self.last, self.n_base = base, Z[:, -1], len(ids)
+
+    def matvec(self, w: np.ndarray) -> np.ndarray:
+        if self.base is None:
+            return self.Z @ w
+        return (self.base @ w[:-1])[self.ids] + self.last * w[-1]
+
+    def rmatvec(self, r: np.ndarray) -> np.ndarray:
+        if self.base is None:
+            return self.Z.T @ r
+        summed = np.bincount(self.ids, weights=r, minlength=self.n_base)
+        return np.append(self.base.T @ summed, self.last @ r)
+
+
 def cross_fit_linear(
-    X: np.ndarray, y: np.ndarray, folds: np.ndarray, signs: Mapping[int, int], cs: Sequence[float] = C_CANDIDATES
+    X: np.ndarray, y: np.ndarray, folds: np.ndarray, signs: Mapping[int, int], cs: Sequence[float] = C_CANDIDATES,
+    repeats: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, list[dict[str, float]]]:
     """Out-of-fold P for each penalty in `cs`; keeps the one with the lowest out-of-fold log loss.
 
     Returns (out-of-fold P, chosen C, per-candidate report). Only the caller's (inner) folds are used.
+    `repeats` as in `LinearClassifier.fit`.
     """
     from tuneahead.predict.lgbm import oof_loss
 
+    oofs = {c: np.full(len(y), np.nan) for c in cs}
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        if len(np.unique(y[train])) < 2:  # a fold without both outcomes: predict the training rate
+            for oof in oofs.values():
+                oof[test] = float(np.mean(y[train]))
+            continue
+        ids = None if repeats is None else repeats[train]
+        for c, model in zip(cs, LinearClassifier.fit_penalties(X[train], y[train], cs, signs, ids)):
+            oofs[c][test] = model.predict_p(X[test])
     best: tuple[float, np.ndarray, float] | None = None
     report = []
-    for c in cs:
-        oof = np.full(len(y), np.nan)
-        for f in np.unique(folds):
-            train, test = folds != f, folds == f
-            if len(np.unique(y[train])) < 2:  # a fold without both outcomes: predict the training rate
-                oof[test] = float(np.mean(y[train]))
-                continue
-            oof[test] = LinearClassifier(c, signs).fit(X[train], y[train]).predict_p(X[test])
+    for c, oof in oofs.items():
         loss = oof_loss(y, oof, "binary")
         report.append({"C": c, "oof_loss": loss})
         if best is None or loss < best[0]:

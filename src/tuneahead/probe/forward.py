@@ -52,10 +52,14 @@ def forward_stats(model, mb, device: str, precision: str = "fp32") -> ForwardSta
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
     with torch.no_grad():
         answer = (mb.completion[:, 1:] & mb.attention_mask[:, 1:].bool()).to(device)
-        right = (logits.argmax(-1) == ids[:, 1:]) & answer
-        scored = answer.any(dim=1)
-        whole = scored & (right.sum(dim=1) == answer.sum(dim=1))
-    return ForwardStats(loss, int(right.sum()), int(answer.sum()), int(whole.sum()), int(scored.sum()))
+        rows, cols = answer.nonzero(as_tuple=True)
+        # The argmax over the vocabulary on answer positions only: the rest of the sequence is not scored.
+        hit = logits[rows, cols].argmax(-1) == ids[:, 1:][rows, cols]
+        right_per_row = torch.bincount(rows[hit], minlength=answer.shape[0])
+        answer_per_row = answer.sum(dim=1)
+        scored = answer_per_row > 0
+        whole = scored & (right_per_row == answer_per_row)
+    return ForwardStats(loss, int(hit.sum()), int(rows.numel()), int(whole.sum()), int(scored.sum()))
 
 
 def evaluate_held_out(

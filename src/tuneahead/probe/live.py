@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tuneahead.probe.trace import NAN, EvalPoint, StepRecord
@@ -54,6 +55,7 @@ class LiveProbe:
         max_grad_norm: float | None,
         measure_every: int,
         vocab_size: int | None = None,
+        last_micro_batch: Callable[[], bool] | None = None,
     ) -> None:
         from tuneahead.probe.instrument import Instrument
 
@@ -61,6 +63,9 @@ class LiveProbe:
         self.max_grad_norm = max_grad_norm if max_grad_norm and max_grad_norm > 0 else None
         self.measure_every = measure_every
         self.vocab_size = vocab_size
+        # Whether the backward now running is the step's last (the only one whose gradient norms count);
+        # without a way to tell, norms are taken on every micro-batch and the last ones kept.
+        self._last_micro_batch = last_micro_batch or (lambda: True)
         self.trace: list[StepRecord] = []
         self.evals: list[EvalPoint] = []
         self._hooks: list[Any] = []
@@ -77,7 +82,7 @@ class LiveProbe:
     def install_hooks(self) -> None:
         def keep_norm(index: int):
             def hook(param) -> None:
-                if param.grad is not None:
+                if param.grad is not None and self._last_micro_batch():
                     self._norms[index] = param.grad.detach().norm()
             return hook
 
