@@ -7,11 +7,12 @@ keeps the real names.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -102,36 +103,60 @@ def cross_fit(
 ) -> tuple[np.ndarray, int]:
     """Out-of-fold predictions (one model per fold, none sees its own fold) and the number of rounds.
 
-    With `n_estimators=None` the number of rounds minimises the mean validation loss across folds
-    (LightGBM's cv early stopping), then the final model trains on all runs with that many rounds.
+    With `n_estimators=None` the number of rounds minimises the mean validation loss across folds, found
+    by early stopping on that mean, as LightGBM's `cv` does; the final model then trains on all runs with
+    that many rounds. The folds' models are trained in lockstep like `cv`'s, but each round's updates run
+    in threads side by side (`cv` runs them one after another; LightGBM releases the GIL while it trains):
+    the same models, in less time where a fit may use two cores.
     """
-    import lightgbm as lgb
-
     params = bp.lgb_params(objective, len(y), monotone)
     fold_ids = np.unique(folds)
     splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in fold_ids]
-    callbacks: list[Callable[..., Any]] = []
     rounds = bp.n_estimators or bp.max_rounds
-    if bp.n_estimators is None:
-        callbacks.append(lgb.early_stopping(bp.early_stopping_rounds, first_metric_only=True, verbose=False))
-    res = lgb.cv(
-        params,
-        _dataset(X, y, params),
-        num_boost_round=rounds,
-        folds=splits,
-        callbacks=callbacks,
-        return_cvbooster=True,
-        seed=bp.seed,
-    )
-    metric_key = next(k for k in res if k.endswith("-mean"))
-    curve = cast("list[float]", res[metric_key])
+    patience = bp.early_stopping_rounds if bp.n_estimators is None else None
+    boosters, curve = _lockstep_cv(params, X, y, splits, rounds, patience)
     best = int(np.argmin(curve)) + 1 if bp.n_estimators is None else rounds
-    cvbooster = cast("lgb.CVBooster", res["cvbooster"])
     oof = np.full(len(y), np.nan)
-    for booster, (_, test) in zip(cvbooster.boosters, splits, strict=True):
-        raw = booster.predict(X[test], num_iteration=best, **PREDICT_PARAMS)
-        oof[test] = raw
+    for booster, (_, test) in zip(boosters, splits, strict=True):
+        oof[test] = booster.predict(X[test], num_iteration=best, **PREDICT_PARAMS)
     return oof, best
+
+
+def _quiet_thread() -> None:
+    """LightGBM keeps its log level per thread, set by whatever the thread parsed last: a worker thread that
+    only updates boosters made elsewhere would log at info level. Parsing `verbose=-1` once quiets it."""
+    import lightgbm as lgb
+
+    lgb.Dataset(np.zeros((2, 1)), params={"verbose": -1}).construct()
+
+
+def _lockstep_cv(
+    params: dict[str, Any], X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
+    rounds: int, patience: int | None,
+) -> tuple[list[lgb.Booster], list[float]]:
+    """One booster per (train, test) split, all boosted round by round; returns them and the mean validation
+    loss after each round. With `patience`, stops once the mean has not improved for that many rounds (as
+    `lightgbm.early_stopping` does in `cv`: the boosters keep those rounds, predictions pick the best)."""
+    import lightgbm as lgb
+
+    full = _dataset(X, y, params).construct()  # bins found once on all rows, shared by the folds (as in cv)
+    boosters = []
+    for train, test in splits:
+        booster = lgb.Booster(params, full.subset(sorted(train), params=params))
+        booster.add_valid(full.subset(sorted(test), params=params), "valid")
+        boosters.append(booster)
+    curve: list[float] = []
+    best_round, best_loss = 0, math.inf
+    with ThreadPoolExecutor(max_workers=fit_workers(len(boosters)), initializer=_quiet_thread) as pool:
+        for i in range(rounds):
+            list(pool.map(lambda b: b.update(), boosters))
+            loss = float(np.mean([b.eval_valid()[0][2] for b in boosters]))
+            curve.append(loss)
+            if loss < best_loss:
+                best_round, best_loss = i, loss
+            elif patience is not None and i - best_round >= patience:
+                break
+    return boosters, curve
 
 
 def stronger_regularisation(bp: BoostingParams) -> list[BoostingParams]:

@@ -91,7 +91,7 @@ class _Attempt:
         self.on_eval = on_eval
 
     def _forward(self, model, mb) -> ForwardStats:
-        return forward_stats(model, mb, self.device, self.recipe.precision)
+        return forward_stats(model, mb, self.device, self.recipe.precision, per_row=False)
 
     def _evaluate(self, model, step: int) -> EvalPoint:
         point = evaluate_held_out(

@@ -35,8 +35,10 @@ def autocast_for(device: str, precision: str) -> contextlib.AbstractContextManag
     return contextlib.nullcontext()
 
 
-def forward_stats(model, mb, device: str, precision: str = "fp32") -> ForwardStats:
-    """Forward one `probe.batches.MicroBatch`: token-summed loss and answer-token accuracy."""
+def forward_stats(model, mb, device: str, precision: str = "fp32", *, per_row: bool = True) -> ForwardStats:
+    """Forward one `probe.batches.MicroBatch`: token-summed loss and answer-token accuracy; with `per_row`,
+    the rows answered whole too (held-out rows only: training rows may be packed, and each op counts on a
+    small model's step)."""
     import torch
     import torch.nn.functional as F
 
@@ -55,6 +57,8 @@ def forward_stats(model, mb, device: str, precision: str = "fp32") -> ForwardSta
         rows, cols = answer.nonzero(as_tuple=True)
         # The argmax over the vocabulary on answer positions only: the rest of the sequence is not scored.
         hit = logits[rows, cols].argmax(-1) == ids[:, 1:][rows, cols]
+        if not per_row:
+            return ForwardStats(loss, int(hit.sum()), int(rows.numel()), 0, 0)
         right_per_row = torch.bincount(rows[hit], minlength=answer.shape[0])
         answer_per_row = answer.sum(dim=1)
         scored = answer_per_row > 0

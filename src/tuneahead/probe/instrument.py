@@ -18,12 +18,6 @@ import torch
 _LAYER = re.compile(r"\.(?:layers|h|blocks|block)\.(\d+)\.")
 
 
-def _norm(parts: list[torch.Tensor]) -> float:
-    if not parts:
-        return math.nan
-    return float(torch.linalg.vector_norm(torch.stack(parts)).item())
-
-
 @dataclass
 class GradStats:
     total: torch.Tensor  # 0-d, for clipping
@@ -60,13 +54,19 @@ class Instrument:
 
     def grad_stats(self) -> GradStats:
         norms = torch._foreach_norm(self.grads())
-        total = torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.tensor(0.0)
-        return GradStats(
-            total=total,
-            total_value=float(total.item()),
-            first=_norm([norms[i] for i in self.first_idx]),
-            last=_norm([norms[i] for i in self.last_idx]),
-        )
+        if not norms:
+            return GradStats(torch.tensor(0.0), 0.0, math.nan, math.nan)
+        stacked = torch.stack(norms)
+        total = torch.linalg.vector_norm(stacked)
+        # The first and last blocks' norms in the same read-out as the total: one host copy per step.
+        parts = [total]
+        for idx in (self.first_idx, self.last_idx):
+            if idx:
+                parts.append(torch.linalg.vector_norm(stacked[idx]))
+        values = torch.stack(parts).tolist()
+        first = values[1] if self.first_idx else math.nan
+        last = values[-1] if self.last_idx else math.nan
+        return GradStats(total=total, total_value=values[0], first=first, last=last)
 
     def clip(self, max_norm: float, stats: GradStats) -> None:
         torch.nn.utils.clip_grads_with_norm_(self.params, max_norm, stats.total)
@@ -88,9 +88,7 @@ class Instrument:
         big = self.flat_grads()
         if big_scale != 1.0:
             big = big * big_scale
-        a2 = float(torch.dot(small, small))
-        g2 = float(torch.dot(big, big))
-        ag = float(torch.dot(small, big))
+        a2, g2, ag = torch.stack([torch.dot(small, small), torch.dot(big, big), torch.dot(small, big)]).tolist()
         b2 = g2 - 2 * ag + a2  # |big - small|²: the rest of the batch
         cosine = (ag - a2) / math.sqrt(a2 * b2) if a2 > 0 and b2 > 0 else math.nan
         scale = n_big / n_small
@@ -102,8 +100,5 @@ class Instrument:
     def update_stats(self, before: torch.Tensor) -> tuple[float, float, float]:
         """(norm before, norm after, norm of the update) of the trainable weights."""
         after = self.flat_params()
-        return (
-            float(torch.linalg.vector_norm(before)),
-            float(torch.linalg.vector_norm(after)),
-            float(torch.linalg.vector_norm(after - before)),
-        )
+        norms = torch.stack([torch.linalg.vector_norm(v) for v in (before, after, after - before)]).tolist()
+        return norms[0], norms[1], norms[2]
