@@ -38,52 +38,6 @@ derived_feature(
 )
 
 
-# Learnability (issue 16): what is left to learn of a whole answer after the probe, and what the probe's own
-# progress says will be left at the end of the full run. Exact match needs every answer token right, so the
-# held-out loss matters per answer, not per token. All are recomputed from stored features.
-ANSWER_NATS = "probe_eval_answer_nats"
-LOSS_PROJECTED = "probe_eval_loss_projected"
-EXACT_PROJECTED = "probe_answer_exact_projected"
-derived_feature(
-    ANSWER_NATS, kind="dynamic", group="learnability", unit="nats",
-    meaning="held-out loss after the probe times the mean answer length: the surprise left in a whole answer",
-)
-derived_feature(
-    LOSS_PROJECTED, kind="dynamic", group="learnability", unit="nats",
-    meaning="held-out loss after the probe carried to the full run's last step along the probe's own "
-    "training-loss power law (exponent clipped to 0..1)",
-)
-derived_feature(
-    EXACT_PROJECTED, kind="dynamic", group="learnability", unit="share",
-    meaning="exp(-projected held-out loss x mean answer length): how often a whole answer would come out "
-    "right at the full run's end if every answer token were as likely as the projected loss says",
-)
-
-
-def _finite(values: Mapping[str, float], name: str) -> float:
-    value = values.get(name)
-    return float(value) if value is not None and math.isfinite(value) else math.nan
-
-
-def learnability_features(static: Mapping[str, float], dynamic: Mapping[str, float]) -> dict[str, float]:
-    """The learnability features (see above); left out when a run never measured their inputs."""
-    if "probe_eval_loss_end" not in dynamic or "completion_tokens_mean" not in static:
-        return {}
-    loss, answer = _finite(dynamic, "probe_eval_loss_end"), _finite(static, "completion_tokens_mean")
-    steps_full, steps_probe = _finite(static, "optimizer_steps"), _finite(dynamic, "probe_steps")
-    exponent = _finite(dynamic, "probe_loss_powerlaw_exponent")
-    # A probe whose loss rose, or whose fit failed, projects no further progress; a steep early drop is not
-    # carried on at full strength (an exponent above 1 would promise a loss near zero on any long run).
-    exponent = min(max(exponent, 0.0), 1.0) if math.isfinite(exponent) else 0.0
-    ratio = steps_full / steps_probe if steps_probe > 0 and steps_full >= steps_probe else 1.0
-    projected = loss * ratio ** -exponent if math.isfinite(ratio) else math.nan
-    return {
-        ANSWER_NATS: loss * answer,
-        LOSS_PROJECTED: projected,
-        EXACT_PROJECTED: math.exp(-projected * answer) if math.isfinite(projected * answer) else math.nan,
-    }
-
-
 def relative_features(static: Mapping[str, float], dynamic: Mapping[str, float]) -> dict[str, float]:
     """The probe features that are relative to the data, from a run's static and dynamic features.
 
@@ -91,12 +45,11 @@ def relative_features(static: Mapping[str, float], dynamic: Mapping[str, float])
     answer scores about 50 %. A feature whose inputs were never measured (a run history without them) is
     left out, not NaN, so a run table does not grow an empty column; inputs measured as NaN give NaN.
     """
-    out = learnability_features(static, dynamic)
     if "probe_eval_sequence_accuracy" not in dynamic or "majority_answer_share" not in static:
-        return out
+        return {}
     accuracy, guess = dynamic["probe_eval_sequence_accuracy"], static["majority_answer_share"]
     ok = accuracy is not None and guess is not None and math.isfinite(accuracy) and math.isfinite(guess)
-    return {**out, OVER_MAJORITY: accuracy - guess if ok else math.nan}
+    return {OVER_MAJORITY: accuracy - guess if ok else math.nan}
 
 
 # ---------------------------------------------------------------- directions known from first principles
