@@ -30,3 +30,20 @@ def test_cross_fit_equals_lightgbm_cv(objective):
     for booster, (_, test) in zip(res["cvbooster"].boosters, splits):
         expected[test] = booster.predict(X[test], num_iteration=rounds)
     np.testing.assert_allclose(oof, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_the_final_model_boosted_alongside_the_folds_equals_one_trained_after():
+    from tuneahead.predict.lgbm import cross_fit_and_train, train
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5))
+    y = (X[:, 0] + 0.4 * rng.normal(size=300) > 0).astype(float)
+    folds = rng.integers(0, 3, 300)
+    bp = BoostingParams(max_rounds=200, early_stopping_rounds=15, goss=True)
+    oof, rounds, final = cross_fit_and_train(X, y, folds, bp, "binary", [1, 0, 0, 0, 0])
+    oof_alone, rounds_alone = cross_fit(X, y, folds, bp, "binary", [1, 0, 0, 0, 0])
+    assert rounds == rounds_alone
+    np.testing.assert_allclose(oof, oof_alone, rtol=1e-12, atol=1e-12)
+    after = train(X, y, bp, "binary", rounds, [1, 0, 0, 0, 0])
+    assert final.num_trees() == after.num_trees() == rounds
+    np.testing.assert_allclose(final.predict(X), after.predict(X), rtol=1e-12, atol=1e-12)

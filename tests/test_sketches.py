@@ -84,3 +84,28 @@ def test_word_ngrams_short_and_long_texts():
     # A short text's one gram equals the window of the same words in a longer text only when it has 8 words.
     short, _ = word_ngram_hashes(["w0 w1 w2"])
     assert short[0] not in set(first.tolist())
+
+
+def test_a_batch_finds_what_one_text_at_a_time_finds():
+    rng = random.Random(2)
+    base = [_text(rng, 40) for _ in range(60)]
+    # Near copies inside the batch and of texts indexed before it.
+    texts = base + [t[:-10] + "zzzz zzzz" for t in base[::7]] + [_text(rng, 40) for _ in range(30)]
+    rng.shuffle(texts)
+    hasher = MinHasher()
+    sigs = hasher.signatures(texts)
+    keys = band_keys(sigs)
+    one, batch = NearDuplicateIndex(0.8), NearDuplicateIndex(0.8)
+    expected = []
+    for i in range(len(texts)):
+        expected.append(one.near(sigs[i], keys[i].tolist()))
+        one.add(i, sigs[i], keys[i].tolist())
+    half = len(texts) // 2
+    got = batch.near_batch(list(range(half)), sigs[:half], keys[:half], add=True)
+    got += batch.near_batch(list(range(half, len(texts))), sigs[half:], keys[half:], add=True)
+    assert got == expected and sum(map(bool, got)) >= 8
+    # A query-only batch leaves the index as it was.
+    probe = hasher.signatures([texts[3][:-6] + "qq", _text(rng, 40)])
+    assert batch.near_batch([900, 901], probe, band_keys(probe), add=False) == [
+        one.near(probe[0], band_keys(probe)[0].tolist()), []]
+    assert batch.near(probe[0], band_keys(probe)[0].tolist()) == one.near(probe[0], band_keys(probe)[0].tolist())

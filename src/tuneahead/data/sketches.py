@@ -103,26 +103,67 @@ def band_keys(signatures: np.ndarray) -> np.ndarray:
 
 
 class NearDuplicateIndex:
-    """Banded LSH over MinHash signatures: which indexed texts are near duplicates of a new one."""
+    """Banded LSH over MinHash signatures: which indexed texts are near duplicates of a new one.
+
+    A band key maps to the one text filed under it, or to a list once several share it (rare: only near
+    duplicates and chance collisions do), which keeps a million-row index small."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
-        self._tables: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
+        self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(BANDS)]
         self._signatures: dict[int, np.ndarray] = {}
 
     def near(self, signature: np.ndarray, keys: Sequence[int]) -> list[int]:
         """Indexed texts whose estimated Jaccard with `signature` (band `keys` from `band_keys`) reaches the
         threshold."""
-        hits = [found for table, key in zip(self._tables, keys) if (found := table.get(key))]
-        if not hits:  # the common case: no band shared with anything indexed
-            return []
-        candidates = set().union(*hits)
+        candidates: set[int] = set()
+        for table, key in zip(self._tables, keys):
+            found = table.get(key)
+            if isinstance(found, list):
+                candidates.update(found)
+            elif found is not None:
+                candidates.add(found)
         return sorted(c for c in candidates if jaccard(signature, self._signatures[c]) >= self.threshold)
 
     def add(self, item: int, signature: np.ndarray, keys: Sequence[int]) -> None:
         for table, key in zip(self._tables, keys):
-            table.setdefault(key, []).append(item)
+            found = table.get(key)
+            if found is None:
+                table[key] = item
+            elif isinstance(found, list):
+                found.append(item)
+            else:
+                table[key] = [found, item]
         self._signatures[item] = signature
+
+    def near_batch(self, items: Sequence[int], signatures: np.ndarray, keys: np.ndarray, *, add: bool) -> list[list[int]]:
+        """`near` for each text of a batch, in order; with `add`, each is then indexed under its item, so a
+        text is also compared with the batch's earlier ones. Equal to those calls one by one, but a text that
+        shares no band key with the index or the rest of the batch (nearly all) costs no Python step: the
+        keys are matched per band with set operations, and the unmatched texts filed in bulk."""
+        n = len(items)
+        columns = keys.T.tolist()  # per band: the batch's keys
+        matched = np.zeros(n, dtype=bool)
+        for band, (table, column) in enumerate(zip(self._tables, columns)):
+            shared = table.keys() & set(column)
+            if shared:
+                matched |= np.fromiter((k in shared for k in column), dtype=bool, count=n)
+            if add:  # a key twice in the batch: both texts are compared in order below
+                _, inverse, counts = np.unique(keys[:, band], return_inverse=True, return_counts=True)
+                matched |= counts[inverse] > 1
+        out: list[list[int]] = [[] for _ in range(n)]
+        rows = keys.tolist()
+        if add:
+            # Unmatched texts share no key with anything, so filing them first changes no other text's candidates.
+            free = np.flatnonzero(~matched).tolist()
+            for table, column in zip(self._tables, columns):
+                table.update((column[i], items[i]) for i in free)
+            self._signatures.update((items[i], signatures[i]) for i in free)
+        for i in np.flatnonzero(matched).tolist():
+            out[i] = self.near(signatures[i], rows[i])
+            if add:
+                self.add(items[i], signatures[i], rows[i])
+        return out
 
 
 def word_ngram_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

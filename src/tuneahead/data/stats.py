@@ -64,37 +64,40 @@ class _BatchTexts:
     full: list[str]  # normalised content text (system prompts left out)
     prompts: list[str]
     answers: list[str]
-    signatures: dict[int, np.ndarray]  # row in batch -> MinHash signature (texts long enough only)
-    band_keys: dict[int, list[int]]
+    signed: list[int]  # rows long enough to compare by shingles (NEAR_DUP_MIN_CHARS), in order
+    signatures: np.ndarray  # their MinHash signatures
+    band_keys: np.ndarray  # and LSH band keys
     grams: np.ndarray  # word n-gram hashes of every row's content, concatenated
     gram_counts: np.ndarray
 
     @classmethod
     def of(cls, batch: list[Example], hasher: MinHasher) -> _BatchTexts:
         full = [normalise(ex.content_text()) for ex in batch]
-        long_rows = [i for i, text in enumerate(full) if len(text) >= NEAR_DUP_MIN_CHARS]
-        sigs = hasher.signatures([full[i] for i in long_rows])
-        keys = band_keys(sigs).tolist()
+        signed = [i for i, text in enumerate(full) if len(text) >= NEAR_DUP_MIN_CHARS]
+        signatures = hasher.signatures([full[i] for i in signed])
         grams, gram_counts = word_ngram_hashes(full)
         return cls(
             full=full,
             prompts=[normalise(ex.prompt_text()) for ex in batch],
             answers=[normalise(ex.completion_text()) for ex in batch],
-            signatures=dict(zip(long_rows, sigs)),
-            band_keys=dict(zip(long_rows, keys)),
+            signed=signed,
+            signatures=signatures,
+            band_keys=band_keys(signatures),
             grams=grams,
             gram_counts=gram_counts,
         )
 
-    def near(self, index: NearDuplicateIndex, row: int) -> list[int]:
-        """Indexed texts near row `row` of the batch (none for a text too short to compare by shingles)."""
-        if row not in self.signatures:
-            return []
-        return index.near(self.signatures[row], self.band_keys[row])
-
-    def add(self, index: NearDuplicateIndex, row: int, item: int) -> None:
-        if row in self.signatures:
-            index.add(item, self.signatures[row], self.band_keys[row])
+    def near(self, index: NearDuplicateIndex, rows: list[int], first_item: int | None = None) -> dict[int, list[int]]:
+        """The indexed texts near each of `rows` (batch rows, in order; a text too short to compare by
+        shingles has none). With `first_item`, each signed row is then indexed as item `first_item + row`, so
+        later rows are compared with it too."""
+        wanted = set(rows)
+        picked = [j for j, row in enumerate(self.signed) if row in wanted]
+        found = index.near_batch(
+            [self.signed[j] + (first_item or 0) for j in picked], self.signatures[picked], self.band_keys[picked],
+            add=first_item is not None,
+        )
+        return {self.signed[j]: near for j, near in zip(picked, found)}
 
 
 class _EvalGrams:
@@ -134,15 +137,35 @@ class LengthStats:
     loss_kept: list[int] = field(default_factory=list)
     eos_target: list[bool] = field(default_factory=list)  # EOS is a loss-bearing token (kept)
 
-    def add(self, tok: Tokenized, max_len: int, eos_id: int | None) -> None:
-        ids, comp, loss = tok.input_ids, tok.completion_mask, tok.loss_mask
-        self.total.append(tok.length)
-        self.completion.append(int(comp.sum()))
-        self.loss.append(int(loss.sum()))
-        kept_loss = loss[:max_len]
-        self.completion_kept.append(int(comp[:max_len].sum()))
-        self.loss_kept.append(int(kept_loss.sum()))
-        self.eos_target.append(eos_id is not None and bool((ids[:max_len][kept_loss] == eos_id).any()))
+    def add_batch(self, toks: list[Tokenized], max_len: int, eos_id: int | None) -> None:
+        """Each example's token counts: in all, on the answer, carrying loss, and the same within `max_len`
+        (what truncation keeps); and whether a kept loss-bearing token is EOS. One pass of array operations
+        for the whole batch."""
+        if not toks:
+            return
+        lengths = np.fromiter((t.length for t in toks), dtype=np.int64, count=len(toks))
+        starts = np.cumsum(lengths) - lengths
+        comp = np.concatenate([t.completion_mask for t in toks])
+        loss = np.concatenate([t.loss_mask for t in toks])
+        kept = (np.arange(len(comp)) - np.repeat(starts, lengths)) < max_len
+        eos = loss & kept
+        if eos_id is not None:
+            eos &= np.concatenate([t.input_ids for t in toks]) == eos_id
+        else:
+            eos[:] = False
+
+        def per_row(values: np.ndarray) -> np.ndarray:
+            # Sums per row. A trailing 0 keeps every start a valid index; a row of no tokens sums to 0
+            # (reduceat would give the value at its start).
+            sums = np.add.reduceat(np.append(values.astype(np.int64), 0), starts)
+            return np.where(lengths > 0, sums, 0)
+
+        self.total.extend(lengths.tolist())
+        self.completion.extend(per_row(comp).tolist())
+        self.loss.extend(per_row(loss).tolist())
+        self.completion_kept.extend(per_row(comp & kept).tolist())
+        self.loss_kept.extend(per_row(loss & kept).tolist())
+        self.eos_target.extend((per_row(eos) > 0).tolist())
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -251,8 +274,8 @@ class _Side:
         for r in rendered:
             self.dropped_turn_examples += r.dropped_turns > 0
             self.dropped_turns += r.dropped_turns
-        for ex, tok in zip(batch, build_masks(batch, rendered, future.result(), self.loss_on)):
-            self.lengths.add(tok, self.max_len, self.eos_id)
+        self.lengths.add_batch(build_masks(batch, rendered, future.result(), self.loss_on), self.max_len, self.eos_id)
+        for ex in batch:
             self._reservoir(ex)
             self.ids.append(ex.id)
             self.chat += ex.is_chat
@@ -342,12 +365,12 @@ def _gather(
             started = eval_side.start_batch(batch, pool)
             texts = _BatchTexts.of(batch, hasher)
             eval_grams.add_batch(texts)
+            texts.near(eval_near, list(range(len(batch))), first_item=i)  # indexes the batch's eval rows
             for k, ex in enumerate(batch):
                 eval_side.count_chars(ex.full_text())
                 eval_exact.setdefault(_hash(texts.full[k]), []).append(i)
                 if texts.prompts[k]:  # plain text has no prompt: nothing to leak through it
                     eval_prompt.setdefault(_hash(texts.prompts[k]), []).append(i)
-                texts.add(eval_near, k, i)
                 i += 1
             eval_side.finish_batch(started)
     eval_grams.freeze()
@@ -372,11 +395,22 @@ def _gather(
     for batch in _batches(train):
         started = side.start_batch(batch, pool)
         texts = _BatchTexts.of(batch, hasher)
+        full_hashes = [_hash(text) for text in texts.full]
+        # Exact duplicates first (in order); the others are compared with earlier rows by MinHash LSH.
+        fresh = []
+        for k, full_h in enumerate(full_hashes):
+            if full_h not in seen_full:
+                seen_full.add(full_h)
+                fresh.append(k)
+        near_train = texts.near(train_near, fresh, first_item=row)
+        fresh_rows = set(fresh)
+        near_eval: dict[int, list[int]] = {}
         if eval_examples is not None:
             eval_grams.mark_found(texts.grams)
+            near_eval = texts.near(eval_near, list(range(len(batch))))
         for k, ex in enumerate(batch):
             side.count_chars(ex.full_text())
-            full_h = _hash(texts.full[k])
+            full_h = full_hashes[k]
             # Plain text (no prompt) shares no prompt with anything: no conflicting or duplicate prompts.
             prompt_h = _hash(texts.prompts[k]) if texts.prompts[k] else None
             answer = texts.answers[k]
@@ -389,23 +423,20 @@ def _gather(
             if prompt_h is not None and prompt_answer.setdefault(prompt_h, answer_h) != answer_h:
                 prompt_conflicted.add(prompt_h)
             # duplicates: exact first, else near (MinHash LSH against earlier rows)
-            if full_h in seen_full:
+            if k not in fresh_rows:
                 exact_count += 1
                 if len(exact_ids) < MAX_IDS:
                     exact_ids.append(ex.id)
-            else:
-                seen_full.add(full_h)
-                if texts.near(train_near, k):
-                    near_count += 1
-                    if len(near_ids) < MAX_IDS:
-                        near_ids.append(ex.id)
-                texts.add(train_near, k, row)
+            elif near_train.get(k):
+                near_count += 1
+                if len(near_ids) < MAX_IDS:
+                    near_ids.append(ex.id)
             # leakage: this train row against the indexed eval set
             if eval_examples is not None:
                 exact_leaks.update(eval_exact.get(full_h, ()))
                 if prompt_h is not None:
                     prompt_leaks.update(eval_prompt.get(prompt_h, ()))
-                near_leaks.update(texts.near(eval_near, k))
+                near_leaks.update(near_eval.get(k, ()))
             row += 1
         side.finish_batch(started)
         if progress is not None:

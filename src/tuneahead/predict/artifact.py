@@ -187,8 +187,8 @@ def load(directory: str | Path, *, expect_features: Sequence[str] | None = None)
 
         prefixes = meta.get("feature_prefixes", {})
         f: dict[str, Any] = {"schema": schema, "classifier": None,
-                             "dynamic_prefixes": tuple(prefixes.get("dynamic", ())),
-                             "recipe_prefixes": tuple(prefixes.get("recipe", ()))}
+                             "dynamic_prefixes": _strings(prefixes.get("dynamic", ())),
+                             "recipe_prefixes": _strings(prefixes.get("recipe", ()))}
         # Predictors saved before `max_bin` was a setting were trained with LightGBM's default, 255.
         f["boosting"] = BoostingParams(**{"max_bin": 255, **meta["boosting"]})
         f["inner_folds"] = int(meta["inner_folds"])
@@ -268,3 +268,10 @@ def _booster(path: Path, n_features: int):
         return lgb.Booster(model_str=text)
     except (UnicodeDecodeError, ValueError, lgb.basic.LightGBMError) as exc:
         raise InputError(f"not a valid LightGBM model: {exc}", Location(file=str(path))) from None
+
+
+def _strings(values: Any) -> tuple[str, ...]:
+    """A list of strings from the metadata (a TypeError, reported as malformed metadata, for anything else)."""
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise TypeError(f"expected a list of strings, got {values!r}")
+    return tuple(values)

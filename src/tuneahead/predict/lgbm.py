@@ -36,6 +36,9 @@ class BoostingParams:
     # Histogram bins per feature. 63 rather than LightGBM's 255: a few thousand runs do not resolve finer
     # split points, and histogram building is most of a fit's time (the stacked success table: -38 %).
     max_bin: int = 63
+    # Gradient-based one-side sampling: each tree sees the rows with the largest gradients and a sample of
+    # the rest. Suits the stacked success table, where most rows ask about bars far from the run's outcome.
+    goss: bool = False
     n_estimators: int | None = None  # None: chosen by early stopping on the inner (group) folds
     max_rounds: int = 1000
     early_stopping_rounds: int = 50
@@ -60,6 +63,8 @@ class BoostingParams:
             "feature_pre_filter": False,
             "verbose": -1,
         }
+        if self.goss:
+            params.update(data_sample_strategy="goss", top_rate=0.2, other_rate=0.1)
         if monotone is not None and any(monotone):
             # Per column: +1 the output may only rise with it, -1 only fall, 0 free.
             params["monotone_constraints"] = list(monotone)
@@ -109,17 +114,41 @@ def cross_fit(
     in threads side by side (`cv` runs them one after another; LightGBM releases the GIL while it trains):
     the same models, in less time where a fit may use two cores.
     """
+    oof, best, _ = _cross_fit(X, y, folds, bp, objective, monotone, final=False)
+    return oof, best
+
+
+def cross_fit_and_train(
+    X: np.ndarray, y: np.ndarray, folds: np.ndarray, bp: BoostingParams, objective: Objective,
+    monotone: Sequence[int] | None = None,
+) -> tuple[np.ndarray, int, lgb.Booster]:
+    """`cross_fit`, plus the final model on all rows: boosted in the same lockstep as the folds' (a tree
+    never depends on later rounds, so its first `rounds` trees are what `train` would grow), then cut to
+    the chosen number of rounds. Saves a second pass when one setting is cross-fitted."""
+    oof, best, final = _cross_fit(X, y, folds, bp, objective, monotone, final=True)
+    assert final is not None
+    return oof, best, final
+
+
+def _cross_fit(
+    X: np.ndarray, y: np.ndarray, folds: np.ndarray, bp: BoostingParams, objective: Objective,
+    monotone: Sequence[int] | None, *, final: bool,
+) -> tuple[np.ndarray, int, lgb.Booster | None]:
+    import lightgbm as lgb
+
     params = bp.lgb_params(objective, len(y), monotone)
     fold_ids = np.unique(folds)
     splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in fold_ids]
     rounds = bp.n_estimators or bp.max_rounds
     patience = bp.early_stopping_rounds if bp.n_estimators is None else None
-    boosters, curve = _lockstep_cv(params, X, y, splits, rounds, patience)
+    boosters, curve, whole = _lockstep_cv(params, X, y, splits, rounds, patience, final=final)
     best = int(np.argmin(curve)) + 1 if bp.n_estimators is None else rounds
     oof = np.full(len(y), np.nan)
     for booster, (_, test) in zip(boosters, splits, strict=True):
         oof[test] = booster.predict(X[test], num_iteration=best, **PREDICT_PARAMS)
-    return oof, best
+    if whole is None:
+        return oof, best, None
+    return oof, best, lgb.Booster(model_str=whole.model_to_string(num_iteration=best))
 
 
 def _quiet_thread() -> None:
@@ -132,11 +161,12 @@ def _quiet_thread() -> None:
 
 def _lockstep_cv(
     params: dict[str, Any], X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
-    rounds: int, patience: int | None,
-) -> tuple[list[lgb.Booster], list[float]]:
-    """One booster per (train, test) split, all boosted round by round; returns them and the mean validation
-    loss after each round. With `patience`, stops once the mean has not improved for that many rounds (as
-    `lightgbm.early_stopping` does in `cv`: the boosters keep those rounds, predictions pick the best)."""
+    rounds: int, patience: int | None, *, final: bool = False,
+) -> tuple[list[lgb.Booster], list[float], lgb.Booster | None]:
+    """One booster per (train, test) split, all boosted round by round; returns them, the mean validation
+    loss after each round and (with `final`) a booster on all rows boosted alongside. With `patience`, stops
+    once the mean has not improved for that many rounds (as `lightgbm.early_stopping` does in `cv`: the
+    boosters keep those rounds, predictions pick the best)."""
     import lightgbm as lgb
 
     full = _dataset(X, y, params).construct()  # bins found once on all rows, shared by the folds (as in cv)
@@ -145,18 +175,20 @@ def _lockstep_cv(
         booster = lgb.Booster(params, full.subset(sorted(train), params=params))
         booster.add_valid(full.subset(sorted(test), params=params), "valid")
         boosters.append(booster)
+    whole = lgb.Booster(params, full) if final else None
+    updated = [*boosters, *([whole] if whole is not None else [])]
     curve: list[float] = []
     best_round, best_loss = 0, math.inf
-    with ThreadPoolExecutor(max_workers=fit_workers(len(boosters)), initializer=_quiet_thread) as pool:
+    with ThreadPoolExecutor(max_workers=fit_workers(len(updated)), initializer=_quiet_thread) as pool:
         for i in range(rounds):
-            list(pool.map(lambda b: b.update(), boosters))
+            list(pool.map(lambda b: b.update(), updated))
             loss = float(np.mean([b.eval_valid()[0][2] for b in boosters]))
             curve.append(loss)
             if loss < best_loss:
                 best_round, best_loss = i, loss
             elif patience is not None and i - best_round >= patience:
                 break
-    return boosters, curve
+    return boosters, curve, whole
 
 
 def stronger_regularisation(bp: BoostingParams) -> list[BoostingParams]:
@@ -172,6 +204,12 @@ def stronger_regularisation(bp: BoostingParams) -> list[BoostingParams]:
         replace(bp, num_leaves=min(bp.num_leaves, 4), min_data_in_leaf=max(bp.min_data_in_leaf, 20),
                 feature_fraction=min(bp.feature_fraction, 0.5)),
     ]
+
+
+def regularisation_report(bp: BoostingParams) -> dict[str, Any]:
+    """The settings a fit's regularisation report lists for a candidate."""
+    return {"num_leaves": bp.num_leaves, "min_data_in_leaf": bp.min_data_in_leaf,
+            "feature_fraction": bp.feature_fraction}
 
 
 def oof_loss(y: np.ndarray, oof: np.ndarray, objective: Objective) -> float:
@@ -198,8 +236,7 @@ def select_and_cross_fit(
         fitted = list(pool.map(lambda bp: cross_fit(X, y, folds, bp, objective, monotone), candidates))
     for bp, (oof, rounds) in zip(candidates, fitted, strict=True):
         loss = oof_loss(y, oof, objective)
-        report.append({"num_leaves": bp.num_leaves, "min_data_in_leaf": bp.min_data_in_leaf,
-                       "feature_fraction": bp.feature_fraction, "rounds": rounds, "oof_loss": loss})
+        report.append({**regularisation_report(bp), "rounds": rounds, "oof_loss": loss})
         if best is None or loss < best[0]:
             best = (loss, oof, rounds, bp)
     assert best is not None
