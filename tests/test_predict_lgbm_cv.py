@@ -39,7 +39,7 @@ def test_the_final_model_boosted_alongside_the_folds_equals_one_trained_after():
     X = rng.normal(size=(300, 5))
     y = (X[:, 0] + 0.4 * rng.normal(size=300) > 0).astype(float)
     folds = rng.integers(0, 3, 300)
-    bp = BoostingParams(max_rounds=200, early_stopping_rounds=15, goss=True)
+    bp = BoostingParams(max_rounds=200, early_stopping_rounds=15)
     oof, rounds, final = cross_fit_and_train(X, y, folds, bp, "binary", [1, 0, 0, 0, 0])
     oof_alone, rounds_alone = cross_fit(X, y, folds, bp, "binary", [1, 0, 0, 0, 0])
     assert rounds == rounds_alone

@@ -36,9 +36,6 @@ class BoostingParams:
     # Histogram bins per feature. 63 rather than LightGBM's 255: a few thousand runs do not resolve finer
     # split points, and histogram building is most of a fit's time (the stacked success table: -38 %).
     max_bin: int = 63
-    # Gradient-based one-side sampling: each tree sees the rows with the largest gradients and a sample of
-    # the rest. Suits the stacked success table, where most rows ask about bars far from the run's outcome.
-    goss: bool = False
     n_estimators: int | None = None  # None: chosen by early stopping on the inner (group) folds
     max_rounds: int = 1000
     early_stopping_rounds: int = 50
@@ -63,8 +60,6 @@ class BoostingParams:
             "feature_pre_filter": False,
             "verbose": -1,
         }
-        if self.goss:
-            params.update(data_sample_strategy="goss", top_rate=0.2, other_rate=0.1)
         if monotone is not None and any(monotone):
             # Per column: +1 the output may only rise with it, -1 only fall, 0 free.
             params["monotone_constraints"] = list(monotone)
