@@ -75,6 +75,9 @@ def run(tiny, data, evals, pad, steps: int, window: int | None, use_callback: bo
                              use_cpu=True, seed=7, disable_tqdm=True, logging_steps=10)
     trainer = Trainer(model=copy.deepcopy(tiny.model), args=args, train_dataset=data, eval_dataset=evals,
                       data_collator=_padding_collator(pad))
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the log lines would bury the figures
     timer = _step_timer(timed_steps)
     trainer.add_callback(timer)  # before TuneAhead's: its step end (evaluations, verdict) falls outside the timing
     if use_callback:
