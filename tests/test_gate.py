@@ -238,7 +238,12 @@ def test_check_end_to_end(tmp_path: Path, bundle_dir: Path) -> None:
     doc = json.loads(json.dumps(verdict.to_dict(), default=str))
     assert doc["decision"] == verdict.decision.value
     assert doc["target"] == {"metric": "exact_match", "value": 0.5}
+    # The predictability regime follows from the stages and the evidence shown, and is reported.
+    assert doc["regime"]["name"] in ("static-sufficient", "dynamic-critical", "noise-dominant", "undetermined")
+    assert (doc["regime"]["name"] == "undetermined") == (
+        [s.decision for s in verdict.stages] == ["UNCERTAIN"])
     page = render_check_html(verdict)
+    assert "Predictability: " + verdict.regime.name in page
     assert verdict.decision.value in page and "<svg" in page
     # Self-contained: nothing is fetched (XML namespaces are names, not requests).
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
@@ -254,6 +259,8 @@ def test_uncertain_first_stage_extends_the_probe(tmp_path: Path, bundle_dir: Pat
                     policy=Policy(go_at=1.0, no_go_at=0.0), max_probe_share=1.0)
     assert [s.name for s in verdict.stages] == ["short", "long"]
     assert verdict.stages[1].steps > verdict.stages[0].steps
+    # Open after the default probe: the longer one decided it (dynamic-critical), or could not (noise-dominant).
+    assert verdict.regime.name == ("noise-dominant" if verdict.stages[1].decision == "UNCERTAIN" else "dynamic-critical")
     assert verdict.check_flops == pytest.approx(sum(s.flops for s in verdict.stages))
     fixed = check(recipe, target=0.5, predictor=bundle_dir, threads=1, adaptive=False,
                   policy=Policy(go_at=1.0, no_go_at=0.0))

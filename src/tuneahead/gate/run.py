@@ -23,6 +23,7 @@ from tuneahead.gate.config import CheckConfig
 from tuneahead.gate.assess import assess, no_whole_answer
 from tuneahead.gate.policy import Decision, Judgement, Policy
 from tuneahead.gate.recipe_space import outside_space
+from tuneahead.gate.regime import Regime, read_regime
 from tuneahead.gate.target import Target, parse_target
 from tuneahead.paths import PathLike
 
@@ -78,6 +79,7 @@ class Verdict:
     check_seconds: float
     check_flops: float  # every probe stage together
     stages: list[StageResult]
+    regime: Regime
     predictor: dict[str, Any]
     recipe: Any  # recipe.model.Recipe
     features: dict[str, float]
@@ -117,6 +119,7 @@ class Verdict:
                           "share_of_full_run": self.check_flops / self.cost.full_flops if self.cost.full_flops else None},
             },
             "stages": [s.to_dict() for s in self.stages],
+            "regime": self.regime.to_dict(),
             "predictor": self.predictor,
             "recipe": self.recipe.model_dump(mode="json"),
             "features": self.features,
@@ -267,6 +270,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
             "For runs this small, running the fine-tune itself is about as cheap as checking it."
         )
     explain_p = bool(forecast.p_contributions)  # explain what decides: P(success), when a trained model gave it
+    contributions = forecast.p_contributions if explain_p else forecast.contributions
     return Verdict(
         decision=judgement.decision,
         p_success=judgement.p_success,
@@ -281,7 +285,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         cut_offs=policy.describe(),
         explains="p_success" if explain_p else "forecast",
         reasons=_name_findings(forecast.p_reasons if explain_p else forecast.reasons, described.findings),
-        contributions=forecast.p_contributions if explain_p else forecast.contributions,
+        contributions=contributions,
         base_value=forecast.p_base_value if explain_p else forecast.base_value,
         forecast_reasons=_name_findings(forecast.reasons, described.findings),
         ood=forecast.ood,
@@ -291,6 +295,7 @@ def _verdict(rec, goal: Target, bundle: PredictorBundle, described, result, fore
         check_seconds=seconds,
         check_flops=check_flops,
         stages=stages,
+        regime=read_regime([s.decision for s in stages], contributions, features),
         predictor={"source": bundle.source, "metric": bundle.metric, "trained_on": bundle.trained_on,
                    "stage": stages[-1].name},
         recipe=rec,

@@ -68,6 +68,7 @@ def render_check_html(verdict: Verdict) -> str:
         f"({v.coverage:.0%} interval {_num(lo)}–{_num(hi)}) · <b>target</b> {v.target.value:g}</p>",
         f"<p class=\"muted\">{e(v.why)}.</p>",
         f'<p class="muted small">Cut-offs: {e(cut_offs_text(v.cut_offs))}</p>',
+        f'<p class="muted small">Predictability: {e(v.regime.name)} ({e(v.regime.why)})</p>',
     ]
     for note in v.notes:
         parts.append(f'<p class="note small">{e(note)}</p>')

@@ -36,6 +36,7 @@ def render_check(console: Console, v: Verdict, *, html_path: str | None = None, 
         f"P(success) [bold]{pct(v.p_success)}[/] for {escape(str(v.target))}",
         f"forecast {v.forecast:.2f}  ({v.coverage:.0%} interval {lo:.2f}–{hi:.2f})   [dim]{escape(v.why)}[/]",
         f"[dim]cut-offs: {escape(cut_offs_text(v.cut_offs))}[/]",
+        f"[dim]predictability: {escape(v.regime.name)} ({escape(v.regime.why)})[/]",
         f"[dim]model {escape(v.recipe.base_model)} · predictor {escape(str(v.predictor.get('source')))}[/]",
     ]
     console.print(Panel("\n".join(head), title="tuneahead check", expand=False))
