@@ -127,7 +127,12 @@ def by_family_unseen(design: pd.DataFrame, unseen: pd.DataFrame, folds: int = 5)
             continue
         for arm, without in (("without", GROUP), ("with", [])):
             p[arm][test] = _p(_fit(train, without, 0), unseen.loc[test].reset_index(drop=True))
-    print(f"unseen runs of held-out families ({len(unseen)} runs, {int(success.sum())} successes):")
+    _report(f"unseen runs of held-out families ({len(unseen)} runs, {int(success.sum())} successes):", p, success)
+
+
+def _report(title: str, p: dict[str, np.ndarray], success: np.ndarray) -> None:
+    """Both arms' scores and the paired bootstrap interval of their difference."""
+    print(title)
     for arm in ("without", "with"):
         print(f"  {arm:7s} learnability: " + ", ".join(f"{k} {v:.3f}" for k, v in _scores(p[arm], success).items()))
     ci = paired_bootstrap(p["without"], p["with"], success)
@@ -154,13 +159,9 @@ def main() -> None:
         table = with_learnability(pd.read_parquet(path))
         table = table[~table["run_id"].isin(design["run_id"])].reset_index(drop=True)
         success = (table["final_metric"] >= table["target"]).to_numpy(float)
-        p = {arm: _p(m, table) for arm, m in models.items()}
-        print(f"unseen {Path(path)}: {len(table)} runs not in the design set, {int(success.sum())} successes")
-        for arm in ("without", "with"):
-            print(f"  {arm:7s} learnability: " + ", ".join(f"{k} {v:.3f}" for k, v in _scores(p[arm], success).items()))
-        ci = paired_bootstrap(p["without"], p["with"], success)
-        print(f"  gain (with - without), 95 % paired bootstrap: AUROC [{ci['auroc'][0]:+.3f}, {ci['auroc'][1]:+.3f}], "
-              f"Brier [{ci['brier'][0]:+.4f}, {ci['brier'][1]:+.4f}]")
+        _report(f"unseen {Path(path)} (families shared with the design set): {len(table)} runs not in the "
+                f"design set, {int(success.sum())} successes", {arm: _p(m, table) for arm, m in models.items()},
+                success)
 
 
 if __name__ == "__main__":

@@ -411,9 +411,8 @@ class Predictor:
         pooled corpus held out by family (3 seeds: AUROC 0.726 against 0.737, Brier 0.215 against 0.207).
         """
         chosen = self._chosen_boosting or self.boosting
-        candidates = [replace(chosen, min_data_in_leaf=chosen.min_data_in_leaf * rows_per_run,
-                              num_threads=chosen.threads(n_runs), learning_rate=2 * chosen.learning_rate)]
-        (bp,) = candidates
+        bp = replace(chosen, min_data_in_leaf=chosen.min_data_in_leaf * rows_per_run,
+                     num_threads=chosen.threads(n_runs), learning_rate=2 * chosen.learning_rate)
         p_oof, rounds, booster = cross_fit_and_train(Xc, success, folds, bp, "binary", directions)
         tried = [{**regularisation_report(bp), "rounds": rounds, "oof_loss": oof_loss(success, p_oof, "binary")}]
         return p_oof, rounds, booster, tried
