@@ -53,7 +53,10 @@ class Instrument:
         return [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
 
     def grad_stats(self) -> GradStats:
-        norms = torch._foreach_norm(self.grads())
+        return self.summarise_norms(list(torch._foreach_norm(self.grads())))
+
+    def summarise_norms(self, norms: list[torch.Tensor]) -> GradStats:
+        """The total and the first and last blocks' norms from per-weight gradient norms (0-d tensors)."""
         if not norms:
             return GradStats(torch.tensor(0.0), 0.0, math.nan, math.nan)
         stacked = torch.stack(norms)

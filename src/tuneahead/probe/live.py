@@ -141,10 +141,9 @@ class LiveProbe:
             norms = [n if n is not None else torch.zeros((), device=seen.device) for n in self._norms]
         else:  # no hook fired (a wrapper that hides the weights' gradients): read the gradients as they are now
             norms = list(torch._foreach_norm(self.inst.grads()))
-        total = float(torch.linalg.vector_norm(torch.stack(norms)).item()) if norms else 0.0
-        r.grad_norm = total
-        r.grad_norm_first = _norm([norms[i] for i in self.inst.first_idx])
-        r.grad_norm_last = _norm([norms[i] for i in self.inst.last_idx])
+        stats = self.inst.summarise_norms(norms)
+        total = stats.total_value
+        r.grad_norm, r.grad_norm_first, r.grad_norm_last = total, stats.first, stats.last
         if (r.loss_tokens and not math.isfinite(r.loss)) or not math.isfinite(total):
             r.nonfinite = True
         factor = 1.0  # what clipping multiplied the gradients by
@@ -187,10 +186,3 @@ class LiveProbe:
             raise RuntimeError("LiveProbe: start_step() was not called for this optimizer step")
         return self._record
 
-
-def _norm(parts: list[Any]) -> float:
-    import torch
-
-    if not parts:
-        return NAN
-    return float(torch.linalg.vector_norm(torch.stack(parts)).item())
