@@ -179,6 +179,30 @@ def _units(p: str) -> str:
     return format(result.normalize(), "f")
 
 
+def _modular(p: str) -> str:
+    a, b, m = map(int, re.fullmatch(r"What is \((\d+) \+ (\d+)\) mod (\d+)\?", p).groups())
+    return str((a + b) % m)
+
+
+def _lexicon(p: str) -> str:
+    import hashlib
+
+    def code(word: str) -> str:  # the lexicon as its docstring states it
+        h = hashlib.sha256(f"tunebench-lexicon:{word}".encode()).digest()
+        return "bdfgklmnprstvz"[h[0] % 14] + "aeiou"[h[1] % 5] + "bdfgklmnprstvz"[h[2] % 14]
+
+    return " ".join(code(w) for w in p.removeprefix("Translate to Zarnic: ").split())
+
+
+def _spell(p: str) -> str:
+    return " / ".join(" ".join(w) for w in p.removeprefix("Spell out: ").split())
+
+
+def _count_up(p: str) -> str:
+    start, step, count = map(int, re.fullmatch(r"Count from (\d+) in steps of (\d+), (\d+) numbers\.", p).groups())
+    return " ".join(str(start + k * step) for k in range(count))
+
+
 SOLVERS = {
     "arithmetic": _arithmetic,
     "reverse": lambda p: p.removeprefix("Reverse the letters: ")[::-1],
@@ -196,7 +220,13 @@ SOLVERS = {
     "kth_word": _kth,
     "next_in_sequence": _next,
     "unit_convert": _units,
+    "modular_sum": _modular,
+    "lexicon": _lexicon,
+    "spell_words": _spell,
+    "count_up": _count_up,
 }
+# Generator v6's long-answer shapes: answers up to ~90 tokens by design.
+LONG_ANSWERS = {"spell_words", "count_up"}
 
 
 # ---------------------------------------------------------------- tests
@@ -324,7 +354,25 @@ def test_rows_are_short() -> None:
         rows = make_split(family, difficulty_at(family, 0.5), 50, seed=9)
         lengths = sorted(len(row_prompt(r)) + len(row_answer(r)) for r in rows)
         assert lengths[len(lengths) // 2] < 160, family.name
-        assert max(len(r["messages"][-1]["content"]) for r in rows) <= 40, family.name
+        longest_answer = max(len(r["messages"][-1]["content"]) for r in rows)
+        assert longest_answer <= (160 if family.name in LONG_ANSWERS else 40), family.name
+
+
+def test_long_answer_families_answer_at_length() -> None:
+    for name in LONG_ANSWERS:
+        family = get_family(name)
+        rows = make_split(family, difficulty_at(family, 1.0), 50, seed=9)
+        assert sum(len(row_answer(r)) for r in rows) / len(rows) > 60, name
+
+
+def test_the_lexicon_is_one_fixed_mapping() -> None:
+    family = get_family("lexicon")
+    seen: dict[str, str] = {}
+    for seed in range(3):
+        for prompt, answer in sample_unique(family, difficulty_at(family, 0.0), 200, random.Random(seed)):
+            for word, code in zip(prompt.removeprefix("Translate to Zarnic: ").split(), answer.split(), strict=True):
+                assert seen.setdefault(word, code) == code
+    assert len(seen) == 24  # the easiest setting's whole vocabulary, seen across 600 rows
 
 
 def test_docs_list_every_family_and_knob() -> None:

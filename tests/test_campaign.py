@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tuneahead.bench.campaign import load_spec, run_campaign
-from tuneahead.bench.executors import LocalExecutor
+from tuneahead.compute.executors import LocalExecutor
 from tuneahead.store.export import export_parquet
 from tuneahead.store.sqlite import RunStore
 
@@ -55,7 +55,7 @@ def test_campaign_runs_everything_once_and_exports(tmp_path) -> None:
 def test_ray_executor_runs_the_same_campaign(tmp_path, monkeypatch) -> None:
     import ray
 
-    from tuneahead.bench.executors import RayExecutor
+    from tuneahead.compute.executors import RayExecutor
 
     # Ray's worker processes inherit the driver's environment: that is how they find the fake run function.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]))

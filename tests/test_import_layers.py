@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).parent.parent / "src" / "tuneahead"
 
 FLOORS: list[set[str]] = [
-    {"_version", "errors", "paths", "safe_yaml", "formatting", "chat_templates", "features"},  # import only each other
+    {"_version", "errors", "paths", "safe_yaml", "formatting", "chat_templates", "features", "compute"},  # import only each other
     {"recipe"},  # the Recipe model and the framework readers
     {"models"},  # model zoo, loading, tokenizers
     {"data"},  # ingestion, rendering and masks, descriptors, findings

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tuneahead.safe_yaml import AliasBombError, safe_load
-from tuneahead.bench.executors import Executor, TaskOutcome, make_executor
+from tuneahead.compute.executors import Executor, TaskOutcome, make_executor
 from tuneahead.errors import InputError, Location
 from tuneahead.store.sqlite import RunRecord, RunStore
 

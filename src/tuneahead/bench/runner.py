@@ -62,9 +62,10 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
     from tuneahead.bench.scenario_params import MODEL_ORDER
     from tuneahead.bench.scenarios import materialise, sample_scenario, with_seed_repeat
 
-    _check_generator(_options(payload)["generator_version"])
+    version = _check_generator(_options(payload)["generator_version"])
     scenario = sample_scenario(
-        int(payload["seed"]), model_sizes=payload.get("models") or MODEL_ORDER, families=payload.get("families") or None
+        int(payload["seed"]), model_sizes=payload.get("models") or MODEL_ORDER, families=payload.get("families") or None,
+        generator_version=version,
     )
     scenario = with_seed_repeat(scenario, int(payload.get("seed_repeat") or 0))
     folder = Path(payload["work_dir"]) / folder_name
@@ -76,14 +77,19 @@ def _scenario_files(payload: dict[str, Any], folder_name: str, *, keep: bool = F
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _check_generator(pinned: int | None) -> None:
-    from tuneahead.bench.scenario_params import GENERATOR_VERSION
+def _check_generator(pinned: int | None) -> int:
+    """The generator version to draw with: the spec's pin if this code still draws it exactly, else refuse."""
+    from tuneahead.bench.scenario_params import GENERATOR_FAMILIES, GENERATOR_VERSION
 
-    if pinned is not None and int(pinned) != GENERATOR_VERSION:
+    if pinned is None:
+        return GENERATOR_VERSION
+    if int(pinned) not in GENERATOR_FAMILIES:
         raise RuntimeError(
             f"this campaign's spec pins TuneBench generator v{pinned}, but this TuneAhead generates "
-            f"v{GENERATOR_VERSION}: its runs would not be comparable. Start a new campaign for v{GENERATOR_VERSION}."
+            f"v{', v'.join(map(str, GENERATOR_FAMILIES))}: its runs would not be comparable. "
+            f"Start a new campaign for v{GENERATOR_VERSION}."
         )
+    return int(pinned)
 
 
 def _user_data(files) -> tuple[Any, list, list]:

@@ -1,10 +1,23 @@
-"""The scenario generator's parameters (generator version 5): which models, problems and recipe values it
+"""The scenario generator's parameters (generator version 6): which models, problems and recipe values it
 draws, and how often. Sampling (`scenarios`) reads them; a new generator version changes them here and bumps
 `GENERATOR_VERSION`, which campaign specs pin so that one corpus never mixes generators."""
 
 from __future__ import annotations
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
+
+# The task families each generator draws from (when a spec names none) and mixes into training data.
+# v6 is v5 plus four new task shapes and nothing else, so this code still draws a v5 spec's scenarios
+# exactly as v5 did: older campaigns resume, and their runs stay comparable.
+V5_FAMILIES: tuple[str, ...] = (
+    "arithmetic", "reverse", "sort_words", "kv_lookup", "sentiment", "topic", "compare", "parity",
+    "date_format", "case_convert", "counting", "caesar", "compose", "kth_word", "next_in_sequence",
+    "unit_convert",
+)
+GENERATOR_FAMILIES: dict[int, tuple[str, ...]] = {
+    5: V5_FAMILIES,
+    6: V5_FAMILIES + ("modular_sum", "lexicon", "spell_words", "count_up"),
+}
 
 # The built-in zoo, smallest first: a model's proxy is the one before it.
 MODEL_ORDER: tuple[str, ...] = ("tiny-0.2m", "tiny-1m", "tiny-4m")

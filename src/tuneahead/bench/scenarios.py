@@ -36,6 +36,7 @@ from tuneahead.bench.scenario_params import (
     DEFAULT_BUDGET_TOKENS,
     GENERATOR_VERSION,
     EXCLUSIVE,
+    GENERATOR_FAMILIES,
     MAX_SEQ_CHOICES,
     MIN_FAMILY_WEIGHT,
     MODEL_ORDER,
@@ -61,17 +62,20 @@ def sample_scenario(
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     n_eval: int = 200,
     n_test: int = 500,
+    generator_version: int = GENERATOR_VERSION,
 ) -> Scenario:
     """Sample one scenario. An int seed gives the same scenario every time; a `Random` is advanced once.
 
     `model_sizes` and `families` restrict the draw (e.g. to hold a family out of a corpus);
-    `budget_tokens` bounds steps x effective batch x sequence tokens of the full run.
+    `budget_tokens` bounds steps x effective batch x sequence tokens of the full run;
+    `generator_version` picks the family pool of an older generator (see `GENERATOR_FAMILIES`).
     """
     seed = rng_or_seed.getrandbits(48) if isinstance(rng_or_seed, random.Random) else int(rng_or_seed)
     if seed < 0:
         raise ValueError(f"scenario seeds are non-negative integers, got {seed}")
     models = _check_models(model_sizes)
-    names = _check_families(families)
+    pool = _family_pool(generator_version)
+    names = list(pool) if families is None else _check_families(families)
     rng = stream(seed, "scenario")
 
     family = get_family(rng.choices(names, [_family_weight(f, models) for f in names])[0])
@@ -82,7 +86,7 @@ def sample_scenario(
     difficulty = difficulty_at(family, level, rng)
     problems = _draw_problems(rng, labelled=is_labelled(family))
 
-    plan = _data_plan(rng, family, difficulty, problems, n_eval, n_test)
+    plan = _data_plan(rng, family, difficulty, problems, n_eval, n_test, pool)
     train_template, eval_template = _templates(rng, problems)
     lengths = _length_profile(seed, family, difficulty, plan, train_template)
     plan = replace(plan, token_p95=lengths.quantile(0.95))
@@ -109,7 +113,7 @@ def sample_scenario(
         problems=problems,
         ground_truth={},
     )
-    truth = _ground_truth(scenario, level, lengths, regimes, train_template, draw)
+    truth = _ground_truth(scenario, level, lengths, regimes, train_template, draw, generator_version)
     return replace(scenario, ground_truth=truth)
 
 
@@ -136,8 +140,16 @@ def _check_models(model_sizes) -> list[str]:
     return models
 
 
+def _family_pool(version: int) -> tuple[str, ...]:
+    if version not in GENERATOR_FAMILIES:
+        raise ValueError(
+            f"unknown TuneBench generator v{version}; this code draws v{', v'.join(map(str, GENERATOR_FAMILIES))}"
+        )
+    return GENERATOR_FAMILIES[version]
+
+
 def _check_families(families) -> list[str]:
-    names = list(FAMILIES) if families is None else list(families)
+    names = list(families)
     unknown = [f for f in names if f not in FAMILIES]
     if not names or unknown:
         raise ValueError(f"unknown task families {unknown or names}; known: {', '.join(FAMILIES)}")
@@ -190,7 +202,7 @@ def _draw_problems(rng: random.Random, *, labelled: bool) -> tuple[str, ...]:
     return tuple(sorted(chosen, key=PROBLEMS.index))
 
 
-def _data_plan(rng, family, difficulty, problems, n_eval: int, n_test: int) -> DataPlan:
+def _data_plan(rng, family, difficulty, problems, n_eval: int, n_test: int, pool: tuple[str, ...]) -> DataPlan:
     has = problems.__contains__
     if has("small_data"):
         n_train = round(_log_uniform(rng, 16, 64))
@@ -233,7 +245,7 @@ def _data_plan(rng, family, difficulty, problems, n_eval: int, n_test: int) -> D
     others: tuple[str, ...] = ()
     other_difficulties: tuple[dict[str, Any], ...] = ()
     if mixture_share < 1.0:
-        others = tuple(rng.sample([f for f in FAMILIES if f != family.name], rng.randint(2, 4)))
+        others = tuple(rng.sample([f for f in pool if f != family.name], rng.randint(2, 4)))
         other_difficulties = tuple(difficulty_at(get_family(f), rng.uniform(0.0, 0.6), rng) for f in others)
     return DataPlan(
         n_train=n_train,
@@ -446,10 +458,11 @@ def _ground_truth(
     regimes: dict[str, str],
     train_template: str | None,
     draw: TargetDraw,
+    generator_version: int,
 ) -> dict[str, Any]:
     family = get_family(s.family)
     truth: dict[str, Any] = {
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": generator_version,
         "run_id": s.run_id,
         "scenario_seed": s.seed,
         "family": s.family,

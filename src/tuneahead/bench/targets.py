@@ -63,6 +63,11 @@ SCANNED_CEILING: dict[str, dict[str, tuple[float, float, float]]] = {
         "sort_words": (0.49, 0.02, 0.00),
         "topic": (1.00, 0.92, 0.56),
         "unit_convert": (0.01, 0.00, 0.00),
+        # v6 shapes (bench/learnability_v6_tiny-0.2m.json, same scan)
+        "modular_sum": (0.55, 0.19, 0.06),  # chance: 0.50 / 0.20 / 0.09
+        "lexicon": (1.00, 0.04, 0.00),
+        "spell_words": (0.00, 0.00, 0.00),
+        "count_up": (0.01, 0.00, 0.00),
     },
     "tiny-1m": {
         "arithmetic": (0.04, 0.00, 0.00),
@@ -81,6 +86,11 @@ SCANNED_CEILING: dict[str, dict[str, tuple[float, float, float]]] = {
         "sort_words": (0.68, 0.29, 0.09),
         "topic": (1.00, 0.90, 0.63),
         "unit_convert": (1.00, 0.00, 0.34),  # the middle setting is time units, harder than mixed
+        # v6 shapes (bench/learnability_v6_tiny-1m.json, same scan)
+        "modular_sum": (0.50, 0.21, 0.05),  # chance at 350 steps: 0.50 / 0.20 / 0.09
+        "lexicon": (1.00, 0.40, 0.00),
+        "spell_words": (0.42, 0.34, 0.00),
+        "count_up": (0.89, 0.89, 0.87),
     },
 }
 # A zoo model without a scan borrows the nearest scanned one's ceilings, times a factor.

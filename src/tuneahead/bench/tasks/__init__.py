@@ -26,15 +26,19 @@ from tuneahead.bench.tasks.caesar import Caesar
 from tuneahead.bench.tasks.case_convert import CaseConvert
 from tuneahead.bench.tasks.compare import Compare
 from tuneahead.bench.tasks.compose import Compose
+from tuneahead.bench.tasks.count_up import CountUp
 from tuneahead.bench.tasks.counting import Counting
 from tuneahead.bench.tasks.date_format import DateFormat
 from tuneahead.bench.tasks.kth_word import KthWord
 from tuneahead.bench.tasks.kv_lookup import KeyValueLookup
+from tuneahead.bench.tasks.lexicon import Lexicon
+from tuneahead.bench.tasks.modular_sum import ModularSum
 from tuneahead.bench.tasks.next_in_sequence import NextInSequence
 from tuneahead.bench.tasks.parity import Parity
 from tuneahead.bench.tasks.reverse import Reverse
 from tuneahead.bench.tasks.sentiment import Sentiment
 from tuneahead.bench.tasks.sort_words import SortWords
+from tuneahead.bench.tasks.spell_words import SpellWords
 from tuneahead.bench.tasks.topic import Topic
 from tuneahead.bench.tasks.unit_convert import UnitConvert
 
@@ -74,6 +78,11 @@ FAMILIES: dict[str, TaskFamily] = {
         KthWord(),
         NextInSequence(),
         UnitConvert(),
+        # Generator v6: new task shapes (a late-learnt rule, difficulty in the data, long answers).
+        ModularSum(),
+        Lexicon(),
+        SpellWords(),
+        CountUp(),
     )
 }
 

@@ -1,4 +1,4 @@
-"""Executors run campaign tasks somewhere and hand results back to the driver.
+"""Executors run tasks (campaign runs, batch checks) somewhere and hand results back to the driver.
 
 The driver is the only writer of the run store, so an executor never touches SQLite: it maps a
 picklable function over task payloads and yields `(run_id, result_or_error)` as tasks finish, in
