@@ -67,6 +67,32 @@ def test_ray_executor_runs_the_same_campaign(tmp_path, monkeypatch) -> None:
         assert store.count_runs() == 5 and "planned failure" in dict(store.task_errors("t"))["t-00003"]
 
 
+@pytest.mark.parametrize("kind", ["local", "ray"])
+def test_a_worker_killed_mid_run_still_yields_every_run_exactly_once(tmp_path, monkeypatch, kind) -> None:
+    from tuneahead.compute.executors import make_executor
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]))
+    log = tmp_path / "executions.log"
+    killed = ["t-00002", "t-00005"]
+    spec = load_spec(write_spec(tmp_path, runs=8, sleep=0.2, log=str(log), die_once=killed, marker_dir=str(tmp_path)))
+    failures: dict[str, str] = {}
+    record = lambda outcome, counts: outcome.error and not outcome.innocent and failures.setdefault(  # noqa: E731
+        outcome.run_id, outcome.error)
+    counts = run_campaign(spec, executor=make_executor(kind, 2), on_outcome=record)
+    assert counts == {"pending": 0, "done": 8, "failed": 0}
+    assert all((tmp_path / f"{run_id}.killed").exists() for run_id in killed)  # they did die once
+    assert set(failures) == set(killed)
+    assert all("worker process died" in e or "Ray task failed" in e for e in failures.values()), failures
+    finished = log.read_text().split()
+    assert sorted(finished) == [f"t-{i:05d}" for i in range(8)]  # each run finished once: none lost, none twice
+    with RunStore(tmp_path / "runs.db") as store:
+        assert sorted(store.run_ids()) == sorted(finished)
+        # Each killed run was charged its one failed attempt and retried (max_attempts 2); the runs a broken
+        # local pool took down with it were not charged.
+        attempts = store.task_attempts("t")
+    assert {run_id for run_id, n in attempts.items() if n} == set(killed), attempts
+
+
 def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:
     log = tmp_path / "executions.log"
     spec_path = write_spec(tmp_path, runs=12, sleep=0.4, log=str(log))

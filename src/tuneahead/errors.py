@@ -79,6 +79,12 @@ class InputError(TuneAheadError, ValueError):
     exit_code = ExitCode.INPUT
 
 
+class UsageError(TuneAheadError):
+    """Options that do not go together on the command line (exit 3, like click's own usage errors)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class DataError(InputError):
     """A dataset row or file that cannot be parsed or normalised."""
 

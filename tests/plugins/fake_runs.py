@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 from tuneahead.store.sqlite import RunRecord
 
@@ -10,6 +13,11 @@ from tuneahead.store.sqlite import RunRecord
 def sleepy_run(run_id: str, payload: dict) -> RunRecord:
     options = payload["options"]
     time.sleep(options.get("sleep", 0.0))
+    if run_id in options.get("die_once", []):
+        marker = Path(options["marker_dir"]) / f"{run_id}.killed"
+        if not marker.exists():  # the first execution of this run: its worker process dies mid-run, no clean-up
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
     if run_id in options.get("fail", []):
         raise RuntimeError(f"planned failure of {run_id}")
     log = options.get("log")

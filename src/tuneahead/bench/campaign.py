@@ -175,18 +175,24 @@ def run_campaign(
         fn = resolve_run_fn(spec.run_fn)
         finished = 0
         try:
-            # Each pass retries what failed in the previous one, up to max_attempts per task.
-            for _ in range(spec.max_attempts):
+            # Each pass retries what failed in the previous one. A task is given up after max_attempts
+            # charged failures; a task lost through no fault of its own (`innocent`) is rerun uncharged.
+            # Every pass finishes or charges something, so this ends; the guard is for a broken executor.
+            while True:
                 todo = _pending(store, spec)
                 if limit is not None:
                     todo = todo[: max(0, limit - finished)]
                 if not todo:
                     break
+                progress = False
                 for outcome in executor.map_unordered(fn, todo):
                     _record(store, spec, outcome)
                     finished += outcome.error is None
+                    progress |= not outcome.innocent
                     if on_outcome is not None:
                         on_outcome(outcome, store.task_counts(spec.name))
+                if not progress:
+                    break
         finally:
             executor.shutdown()
         return store.task_counts(spec.name)

@@ -27,7 +27,9 @@ from tuneahead.commands._common import (
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_cmd(
-        recipe: Path = typer.Argument(..., help="recipe (native, Axolotl, LLaMA-Factory, TRL)"),
+        recipes: list[Path] = typer.Argument(
+            ..., help="recipe (native, Axolotl, LLaMA-Factory, TRL); several with --batch", metavar="RECIPE..."
+        ),
         data: list[Path] = typer.Option(None, "--data", "-d", help="training data (default: the recipe's datasets)"),
         eval_data: list[Path] = typer.Option(None, "--eval", "-e", help="eval set (default: the recipe's)"),
         target: str = typer.Option(..., "--target", "-t", help="what the run must reach, e.g. 'exact_match>=0.8' (quote it: the shell reads >= as a redirect)"),
@@ -54,15 +56,28 @@ def register(app: typer.Typer) -> None:
         task: str = typer.Option(None, "--task", help="task name stored with --record (groups runs for evaluation)"),
         allow_pickle: bool = typer.Option(False, "--allow-pickle", help=ALLOW_PICKLE_HELP),
         trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help=TRUST_REMOTE_CODE_HELP),
+        batch: bool = typer.Option(
+            False, "--batch", help="check several candidate recipes (one probe each) and rank them by P(success)"
+        ),
+        backend: str = typer.Option(
+            "local", "--backend", help="with --batch: where the checks run: local worker processes, or ray"
+        ),
+        workers: int = typer.Option(
+            None, "--workers", min=1, help="with --batch: checks at once (default: as many as the cores allow)"
+        ),
+        ray_address: str = typer.Option(
+            None, "--ray-address", help="with --backend ray: the cluster to join (default: a local Ray)"
+        ),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
     ) -> None:
         """Judge a fine-tune before it runs: GO / NO-GO / UNCERTAIN with P(success), reasons, pitfalls and cost.
 
-        Exit code 0 = GO, 1 = NO-GO, 2 = UNCERTAIN; 3 and above are errors (see README).
+        Exit code 0 = GO, 1 = NO-GO, 2 = UNCERTAIN; 3 and above are errors (see README). With --batch, the
+        best verdict among the recipes decides it (0 when any is GO).
         """
 
         def run() -> int:
-            from tuneahead.errors import TuneAheadError
+            from tuneahead.errors import TuneAheadError, UsageError
             from tuneahead.gate import check
 
             config = CheckConfig.build(
@@ -70,6 +85,20 @@ def register(app: typer.Typer) -> None:
                 data_format=data_format, skip_invalid=skip_invalid, threads=threads, device=device,
                 accelerator=accelerator, mfu=mfu, usd_per_gpu_hour=price,
             )
+            if batch:
+                if html is not None or record is not None:
+                    raise UsageError("--html and --record take one recipe: check it alone (without --batch)")
+                return run_batch(
+                    recipes, target=target, data=data, eval_data=eval_data, predictor=predictor, model=model,
+                    config=config, backend=backend, workers=workers, ray_address=ray_address,
+                    allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, as_json=as_json,
+                )
+            if len(recipes) > 1 or backend != "local" or workers is not None or ray_address is not None:
+                raise UsageError(
+                    "several recipes, --backend, --workers and --ray-address go with --batch "
+                    f"(got {len(recipes)} recipe(s)): tuneahead check --batch RECIPE... --target ..."
+                )
+            recipe = recipes[0]
             if record is not None:
                 from tuneahead.store.sqlite import RunStore
 
@@ -131,6 +160,24 @@ def register(app: typer.Typer) -> None:
             return 0
 
         guarded(run, as_json=as_json)
+
+
+def run_batch(recipes: list[Path], *, as_json: bool, target: str, backend: str, **kwargs: Any) -> int:
+    """Check every recipe (side by side), print the ranking or the JSON list, return the batch's exit code."""
+    from tuneahead.gate.batch import batch_exit_code, check_batch
+
+    with live_progress(quiet=as_json) as progress:
+        task = progress.add_task(f"checking {len(recipes)} recipes ({backend})", total=len(recipes))
+        entries = check_batch(
+            recipes, target=target, backend=backend, on_entry=lambda entry: progress.advance(task), **kwargs
+        )
+    if as_json:
+        emit_json({"ok": True, "target": target, "backend": backend, "entries": [e.to_dict() for e in entries]})
+    else:
+        from tuneahead.report.batch_view import render_batch
+
+        render_batch(console, entries, target=target, backend=backend)
+    return batch_exit_code(entries)
 
 
 def report_verdict(

@@ -36,8 +36,15 @@ class Executor(Protocol):
     def shutdown(self) -> None: ...
 
 
+# In a local worker: where it says which task it starts, so that the driver can tell which task's worker
+# died when a pool breaks (the pool itself only says that one did).
+_STARTED: Any = None
+
+
 def _call(fn: Callable[[str, dict], Any], run_id: str, payload: dict) -> TaskOutcome:
     """Runs in the worker: never lets an exception kill the worker or lose the traceback."""
+    if _STARTED is not None:
+        _STARTED.put((os.getpid(), run_id))
     try:
         return TaskOutcome(run_id, result=fn(run_id, payload))
     except Exception:  # a failed run is data, not a crash of the campaign
@@ -72,7 +79,9 @@ def _exit_when_orphaned(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
+    global _STARTED
+    _STARTED = started
     if parent_pid is not None:
         _exit_when_orphaned(parent_pid)
     # Several 1-thread workers beat one multi-thread worker on small models (measured).
@@ -88,19 +97,29 @@ def _init_worker(threads: int, parent_pid: int | None = None) -> None:
 
 
 class LocalExecutor:
-    """Long-lived worker processes on this machine (spawned, so each has a clean torch state)."""
+    """Long-lived worker processes on this machine (spawned, so each has a clean torch state).
+
+    When a worker dies hard (killed, out of memory), the pool breaks and every task in it is lost. Only the
+    task that was running on the dead worker is charged an attempt; the others are reported `innocent`
+    (the campaign reruns them without charge), so one poisonous run cannot use up its neighbours' retries.
+    """
 
     def __init__(self, workers: int, threads_per_worker: int = 1) -> None:
         self.workers = max(1, workers)
         self.threads = max(1, threads_per_worker)
         self._pool: ProcessPoolExecutor | None = None
+        self._started: Any = None  # queue of (worker pid, run id) as tasks start
+        self._running: dict[int, str] = {}  # worker pid -> the run id it last started
 
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing as mp
 
+        ctx = mp.get_context("spawn")
+        self._started = ctx.SimpleQueue()
+        self._running = {}
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker, initargs=(self.threads, os.getpid()),
+            max_workers=self.workers, mp_context=ctx,
+            initializer=_init_worker, initargs=(self.threads, os.getpid(), self._started),
         )
 
     def map_unordered(
@@ -114,22 +133,52 @@ class LocalExecutor:
         def refill() -> None:
             _top_up(in_flight, pending, window, lambda r, p: self._pool.submit(_call, fn, r, p))  # type: ignore[union-attr]
 
-        refill()
-        while in_flight:
+        while True:
+            try:
+                refill()
+            except BrokenProcessPool:  # a worker died since the last wait: its futures say so below
+                pass
+            if not in_flight:
+                return
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
                 run_id = in_flight.pop(fut)
                 try:
                     yield fut.result()
                 except BrokenProcessPool:
-                    # A worker died hard (killed, out of memory): report it and start a fresh pool.
-                    yield TaskOutcome(run_id, error="worker process died (killed or out of memory)")
-                    for other, other_id in list(in_flight.items()):
-                        in_flight.pop(other)
-                        yield TaskOutcome(other_id, error="worker pool broken by another task", innocent=True)
-                    self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
-                    self._pool = self._new_pool()
-            refill()
+                    broken = True
+                    in_flight[fut] = run_id  # settled with the rest of the broken pool below
+            if broken:
+                yield from self._recover(in_flight)
+
+    def _recover(self, in_flight: dict[Future, str]) -> Iterator[TaskOutcome]:
+        """The pool broke: report its tasks (the dead worker's as failed, the rest as innocent), start anew."""
+        culprits = self._dead_workers_tasks()
+        lost = list(in_flight.values())
+        in_flight.clear()
+        if not culprits & set(lost):  # cannot tell which: charge the first, as a bounded fallback
+            culprits = set(lost[:1])
+        for run_id in lost:
+            if run_id in culprits:
+                yield TaskOutcome(run_id, error="worker process died (killed or out of memory)")
+            else:
+                yield TaskOutcome(run_id, error="worker pool broken by another task", innocent=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+        self._pool = self._new_pool()
+
+    def _dead_workers_tasks(self) -> set[str]:
+        """Run ids that were running on a worker that died by itself (not terminated by the broken pool)."""
+        import signal
+
+        while self._started is not None and not self._started.empty():
+            pid, run_id = self._started.get()
+            self._running[pid] = run_id
+        processes = dict(getattr(self._pool, "_processes", None) or {})  # no public view of the workers
+        for process in processes.values():
+            process.join(timeout=5)  # the pool terminates the survivors; let their exit codes settle
+        dead = {pid for pid, p in processes.items() if p.exitcode is not None and p.exitcode != -signal.SIGTERM}
+        return {self._running[pid] for pid in dead if pid in self._running}
 
     def shutdown(self) -> None:
         if self._pool is not None:

@@ -409,6 +409,11 @@ class RunStore:
         counts.update({r["status"]: int(r["n"]) for r in rows})
         return counts
 
+    def task_attempts(self, campaign: str) -> dict[str, int]:
+        """Run id -> failed attempts charged so far (a run that finished first time has 0)."""
+        rows = self._conn.execute("SELECT run_id, attempts FROM tasks WHERE campaign=?", (campaign,))
+        return {r["run_id"]: int(r["attempts"]) for r in rows}
+
     def task_errors(self, campaign: str, limit: int = 20) -> list[tuple[str, str]]:
         rows = self._conn.execute(
             "SELECT run_id, error FROM tasks WHERE campaign=? AND error IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
