@@ -1,8 +1,9 @@
 """Modular sum: "What is (47 + 18) mod 7?" -> "2": a rule with no visible shortcut in the answer's form.
 
-A shape the earlier families lacked: the answer is one short label, but nothing in the prompt's surface
-points at it, so small models tend to sit at chance for a long time and then learn the rule late (or
-never), like parity's digit-sum rule. The labels are the residues, so a class skew can be planted.
+Meant as a late learner: the answer is one short label, but nothing in the prompt's surface points at it.
+Measured, the zoo never learns it: tiny-1m stays at chance even at the easiest setting (mod 2) after 1,500
+steps on 2,000 rows, so in TuneBench it is a task beyond the model whose probe shows no progress at all.
+The labels are the residues, so a class skew can be planted.
 """
 
 from __future__ import annotations
