@@ -119,3 +119,31 @@ def test_failed_method_is_reported_not_fatal(runs: pd.DataFrame) -> None:
     res = evaluate(small, Task(), [tuneahead_methods(FAST)[0], Majority()], EvalConfig(seeds=(0,), n_boot=0))
     assert res.method("tuneahead").status == "failed" and "at least 20 runs" in res.method("tuneahead").note
     assert res.method("majority").status == "ok"
+
+
+class GroupSpy(Spy):
+    """Records which model sizes each fit and each prediction saw."""
+
+    def fit(self, train: pd.DataFrame, task: Task, seed: int) -> None:
+        self.train_groups = set(train["model_size"])
+        self.seeds.add(seed)
+
+    def predict(self, test: pd.DataFrame, task: Task) -> MethodOutput:
+        self.test_groups = set(test["model_size"])
+        self.calls += 1
+        n = len(test)
+        return MethodOutput(*(np.full(n, 0.5) for _ in range(4)), np.zeros(n))
+
+
+def test_train_on_some_groups_and_test_on_one(runs: pd.DataFrame) -> None:
+    largest = sorted(set(runs["model_size"]))[-1]
+    spy = GroupSpy()
+    res = evaluate(runs, Task(), [spy, Majority()],
+                   EvalConfig(split_by="model_size", test_group=str(largest), seeds=(0, 1), n_boot=10))
+    assert spy.calls == 2  # one fixed split per seed, not folds
+    assert spy.test_groups == {largest} and largest not in spy.train_groups and len(spy.train_groups) == 2
+    assert res.n_runs == int((runs["model_size"] == largest).sum())  # scored on the test group only
+    assert f"tested on `model_size` = {largest}" in to_markdown(res)
+    assert res.to_dict()["test_group"] == str(largest)
+    with pytest.raises(InputError, match="needs runs in that group"):
+        evaluate(runs, Task(), [Majority()], EvalConfig(split_by="model_size", test_group="nope", n_boot=0))

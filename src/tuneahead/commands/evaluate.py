@@ -28,6 +28,10 @@ def register(app: typer.Typer) -> None:
         split_by: str = typer.Option(
             "family", "--split-by", help="hold out groups of this column (family, model_size, any column) or 'none'"
         ),
+        test_on: str = typer.Option(
+            None, "--test-on", help="one fixed split instead of folds: train on the other --split-by groups, "
+            "score this one (e.g. --split-by model_size --test-on tiny-4m)"
+        ),
         folds: int = typer.Option(5, "--folds", help="number of folds (leave-one-group-out with fewer groups)"),
         seeds: int = typer.Option(3, "--seeds", help="number of repeated seeds"),
         methods: list[str] = typer.Option(None, "--methods", help=f"methods to compare (default: all): {', '.join(ALL_METHODS)}"),
@@ -80,6 +84,7 @@ def register(app: typer.Typer) -> None:
             config = EvalConfig(
                 cost_ratio=cost_ratio,
                 split_by=None if split_by.lower() == "none" else split_by,
+                test_group=test_on,
                 n_folds=folds,
                 seeds=tuple(range(seeds)),
                 decision_threshold=decision_threshold,
@@ -156,6 +161,8 @@ def _render(result) -> None:  # type: ignore[no-untyped-def]
 
     cfg = result.config
     split = f"held out by {cfg.split_by} ({result.n_groups} groups)" if cfg.split_by else "random folds"
+    if cfg.test_group is not None:
+        split = f"trained on the other {cfg.split_by} groups, tested on {cfg.split_by} = {cfg.test_group}"
     console.print(f"[bold]{result.n_runs} runs[/], {result.n_success} successes, {split}, {len(cfg.seeds)} seed(s); "
                   f"oracle savings {fmt(result.oracle_savings, 'pct')}")
     gate = (

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class EvalConfig:
     split_by: str | None = "family"  # None: random folds over runs
+    # One fixed split instead of folds: train on every other group of `split_by`, score on this one
+    # (e.g. train on the small models, test on the largest).
+    test_group: str | None = None
     n_folds: int = 5
     seeds: tuple[int, ...] = (0, 1, 2)
     decision_threshold: float = 0.5  # let a run through when P(success) >= this
@@ -87,6 +90,7 @@ class EvaluationResult:
             "n_success": self.n_success,
             "n_groups": self.n_groups,
             "split_by": self.config.split_by,
+            "test_group": self.config.test_group,
             "n_folds": self.config.n_folds,
             "seeds": list(self.config.seeds),
             "decision_threshold": self.config.decision_threshold,
@@ -118,6 +122,9 @@ def evaluate(
                          Location(field="threshold"))
     if config.split_by is not None:
         require_columns(table, [config.split_by], what="split")
+    elif config.test_group is not None:
+        raise InputError("a test group needs a split column (--split-by) to be a group of",
+                         Location(field="test_on"))
     task = replace(task, group_col=config.split_by)
     task = task.resolve(table)
     notes: list[str] = []
@@ -143,11 +150,25 @@ def evaluate(
         raise InputError(f"split column {config.split_by!r} has a single value; cannot hold a group out",
                          Location(field=config.split_by))
     tol = config.tolerance if config.tolerance is not None else default_tolerance(y)
+    tested = np.ones(n, dtype=bool)
+    if config.test_group is not None:
+        tested = np.asarray([str(g) == config.test_group for g in groups])  # type: ignore[union-attr]
+        if not tested.any() or tested.all():
+            raise InputError(
+                f"--test-on {config.test_group!r}: {config.split_by!r} needs runs in that group and in others "
+                f"(groups: {', '.join(sorted(set(map(str, groups))))})",  # type: ignore[arg-type]
+                Location(field="test_on"))
+        notes.append(f"trained on the {int((~tested).sum())} runs of the other {config.split_by} groups, "
+                     f"scored on the {int(tested.sum())} runs of {config.split_by} = {config.test_group}")
+
+    def folds_for(seed: int) -> np.ndarray:
+        if config.test_group is not None:
+            return np.where(tested, 0, -1)  # -1: a training run only, never predicted
+        return group_folds(n, groups, config.n_folds, seed)
 
     methods = list(methods)  # the default list lives with the baselines (`baselines.default_methods`)
     results: list[MethodResult] = []
     outputs_by_method: dict[str, list[MethodOutput]] = {}
-    oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(n))
 
     for m in methods:
         why = m.unavailable(table, task)
@@ -157,15 +178,15 @@ def evaluate(
             continue
         start = time.perf_counter()
         try:
-            outputs = [cross_predict(m, table, task, group_folds(n, groups, config.n_folds, seed), seed,
-                                      config.cost_ratio) for seed in config.seeds]
+            outputs = [cross_predict(m, table, task, folds_for(seed), seed, config.cost_ratio).subset(tested)
+                       for seed in config.seeds]
         except TuneAheadError as exc:
             results.append(MethodResult(m.name, m.description, "failed", exc.message))
             say(f"{m.name}: failed ({exc.message})")
             continue
         if getattr(m, "ranks_runs", True):
             outputs_by_method[m.name] = outputs
-        res = _score(m.name, m.description, y, success, cost_full, outputs, tol, config)
+        res = _score(m.name, m.description, y[tested], success[tested], cost_full[tested], outputs, tol, config)
         res.seconds = time.perf_counter() - start
         if np.isnan(res.metrics.get("savings", np.nan)) and np.isfinite(cost_full).all():
             res.note = "decision cost unknown (cost column missing): savings not computed"
@@ -174,6 +195,8 @@ def evaluate(
             res.note = (res.note + "; " if res.note else "") + f"{share:.0%} of runs undecidable (let through)"
         results.append(res)
         say(f"{m.name}: done in {res.seconds:.1f}s")
+    y, success, cost_full = y[tested], success[tested], cost_full[tested]
+    oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(len(y)))
     common = _paired_auroc(outputs_by_method, results, success)
     if common:
         notes.append(f"AUROC on common runs: on the {common} runs that every method with a P(success) decided "
@@ -183,7 +206,7 @@ def evaluate(
     return EvaluationResult(
         config=config,
         task=task,
-        n_runs=n,
+        n_runs=int(tested.sum()),
         n_groups=n_groups,
         n_success=int(success.sum()),
         tolerance=tol,
@@ -228,7 +251,7 @@ def cross_predict(
     sets_cut_offs = callable(getattr(method, "cut_offs", None))
     go_at, no_go_at = np.full(n, np.nan), np.full(n, np.nan)
     prefix = False
-    for f in np.unique(folds):
+    for f in np.unique(folds[folds >= 0]):  # fold -1: training runs that are never predicted
         test = folds == f
         method.fit(table.loc[~test], task, seed)
         out = method.predict(table.loc[test], task)

@@ -80,6 +80,8 @@ def _table(
 def to_markdown(result: EvaluationResult) -> str:
     cfg = result.config
     split = f"held out by `{cfg.split_by}` ({result.n_groups} groups)" if cfg.split_by else "random folds"
+    if cfg.test_group is not None:
+        split = f"trained on the other `{cfg.split_by}` groups, tested on `{cfg.split_by}` = {cfg.test_group}"
     thr = result.task.threshold
     thr_text = f"`{result.task.target}` ≥ `{thr}`" if isinstance(thr, str) else f"`{result.task.target}` ≥ {thr}"
     level = round(cfg.ci_level * 100)
