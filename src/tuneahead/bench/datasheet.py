@@ -35,7 +35,7 @@ def recipe_only_balanced_accuracy(runs: pd.DataFrame, *, seeds: tuple[int, ...] 
     result = evaluate(runs, task, [method], EvalConfig(split_by="family", n_folds=5, seeds=seeds, n_boot=200))
     m = result.method(method.name)
     return {"features": list(cols), "balanced_accuracy": m.metrics.get("balanced_accuracy"),
-            "ci": m.ci.get("balanced_accuracy"), "auroc": m.metrics.get("auroc"), "status": m.status}
+            "ci": m.ci.get("balanced_accuracy"), "auroc": m.metrics.get("auroc"), "status": m.status, "note": m.note}
 
 
 def seed_repeat_noise(runs: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any] | None:
@@ -175,7 +175,11 @@ def to_markdown(sheet: dict) -> str:
         r = sheet["recipe_hyperparameters_only"]
         ci = r.get("ci")
         ci_text = f" (95 % CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
-        lines += ["", "## Can the recipe alone predict the outcome?", "",
-                  f"Balanced accuracy of a predictor on recipe hyperparameters only, held out by task family: "
-                  f"**{r['balanced_accuracy']:.3f}**{ci_text} (aim ≤ 0.75)."]
+        lines += ["", "## Can the recipe alone predict the outcome?", ""]
+        if r.get("balanced_accuracy") is None:  # e.g. training folds too small to fit on
+            lines.append(f"Not measured: the predictor on recipe hyperparameters only {r.get('status', 'failed')} "
+                         f"({r.get('note') or 'no figure'}).")
+        else:
+            lines.append(f"Balanced accuracy of a predictor on recipe hyperparameters only, held out by task family: "
+                         f"**{r['balanced_accuracy']:.3f}**{ci_text} (aim ≤ 0.75).")
     return "\n".join(lines) + "\n"
