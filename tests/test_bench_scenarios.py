@@ -441,3 +441,20 @@ def test_a_seed_repeat_changes_only_the_training_seed() -> None:
     assert with_seed_repeat(base, 1).recipe.seed == again.recipe.seed  # deterministic
     with pytest.raises(ValueError):
         with_seed_repeat(base, -1)
+
+
+def test_run_length_scales_the_full_runs_and_draws_everything_else_the_same() -> None:
+    ratios = []
+    for seed in range(40):
+        base, long = sample_scenario(seed), sample_scenario(seed, run_length=4)
+        assert sample_scenario(seed, run_length=1.0) == base
+        assert (long.family, long.model, long.problems, long.target, long.data) == (
+            base.family, base.model, base.problems, base.target, base.data)
+        assert long.recipe.learning_rate == base.recipe.learning_rate
+        assert long.ground_truth["run_length"] == 4 and "run_length" not in base.ground_truth
+        if base.ground_truth["steps_regime"] == "sensible":
+            ratios.append(long.ground_truth["cost"]["steps"] / base.ground_truth["cost"]["steps"])
+    # Most sensible runs are 4x as long; some stop at the longest usual epoch count or at one epoch's cap.
+    assert min(ratios) >= 1 and sorted(ratios)[len(ratios) // 2] >= 3, ratios
+    with pytest.raises(ValueError, match="run_length"):
+        sample_scenario(0, run_length=0)

@@ -63,13 +63,18 @@ def sample_scenario(
     n_eval: int = 200,
     n_test: int = 500,
     generator_version: int = GENERATOR_VERSION,
+    run_length: float = 1.0,
 ) -> Scenario:
     """Sample one scenario. An int seed gives the same scenario every time; a `Random` is advanced once.
 
     `model_sizes` and `families` restrict the draw (e.g. to hold a family out of a corpus);
     `budget_tokens` bounds steps x effective batch x sequence tokens of the full run;
-    `generator_version` picks the family pool of an older generator (see `GENERATOR_FAMILIES`).
+    `generator_version` picks the family pool of an older generator (see `GENERATOR_FAMILIES`);
+    `run_length` scales the full run's step counts and budget (1: as drawn; 4: runs long enough that the
+    default probe costs at most ~3 % of them, as users meet it), drawing everything else the same.
     """
+    if not 0.25 <= run_length <= 16:
+        raise ValueError(f"run_length must be between 0.25 and 16, got {run_length}")
     seed = rng_or_seed.getrandbits(48) if isinstance(rng_or_seed, random.Random) else int(rng_or_seed)
     if seed < 0:
         raise ValueError(f"scenario seeds are non-negative integers, got {seed}")
@@ -90,7 +95,9 @@ def sample_scenario(
     train_template, eval_template = _templates(rng, problems)
     lengths = _length_profile(seed, family, difficulty, plan, train_template)
     plan = replace(plan, token_p95=lengths.quantile(0.95))
-    recipe, regimes = _recipe(rng, seed, model, plan, lengths, problems, train_template, budget_tokens)
+    recipe, regimes = _recipe(
+        rng, seed, model, plan, lengths, problems, train_template, round(budget_tokens * run_length), run_length
+    )
     if "long_context" in problems:
         # Every word is at least one token, so a context of max_len + 16 words pushes the answer out.
         low = recipe.max_seq_length + 16
@@ -114,6 +121,8 @@ def sample_scenario(
         ground_truth={},
     )
     truth = _ground_truth(scenario, level, lengths, regimes, train_template, draw, generator_version)
+    if run_length != 1.0:
+        truth["run_length"] = run_length
     return replace(scenario, ground_truth=truth)
 
 
@@ -346,6 +355,7 @@ def _recipe(
     problems: tuple[str, ...],
     template: str | None,
     budget_tokens: int,
+    run_length: float = 1.0,
 ) -> tuple[Recipe, dict[str, str]]:
     has = problems.__contains__
     full = rng.random() < 0.7
@@ -401,15 +411,19 @@ def _recipe(
         epochs = 1.0
     elif has("overtrained"):
         steps_regime = "too_many"
-        steps = min(max_budget_steps, rng.randint(300, 800))
+        steps = min(max_budget_steps, round(rng.randint(300, 800) * run_length))
         epochs = float(max(30, math.floor(steps / per_epoch)))
         if per_epoch * epochs > max_budget_steps:
             epochs = float(max(1, max_budget_steps // per_epoch))
     else:
         steps_regime = "sensible"
-        want = min(max_budget_steps, round(_log_uniform(rng, 150, 700)))
+        drawn = _log_uniform(rng, 150, 700)
+        want = min(max_budget_steps, round(drawn * run_length))
         exact = want / per_epoch
-        if exact < 1 or rng.random() < 0.25:
+        # The branch is decided on the unscaled draw, so that a longer run draws the same random numbers:
+        # run_length changes the steps and nothing else of the scenario.
+        unscaled_steps = max(1, round(budget_tokens / run_length) // (eff * seq_tokens))
+        if min(unscaled_steps, round(drawn)) / per_epoch < 1 or rng.random() < 0.25:
             max_steps = max(10, want // 10 * 10) if want >= 10 else want  # round down: stay in budget
             epochs = float(max(1, math.ceil(exact)))
         else:
