@@ -80,7 +80,8 @@ def _table(
 def to_markdown(result: EvaluationResult) -> str:
     cfg = result.config
     split = f"held out by `{cfg.split_by}` ({result.n_groups} groups)" if cfg.split_by else "random folds"
-    if cfg.test_group is not None:
+    split += f", {cfg.n_folds} folds"
+    if cfg.test_group is not None:  # one fixed split, no folds
         split = f"trained on the other `{cfg.split_by}` groups, tested on `{cfg.split_by}` = {cfg.test_group}"
     thr = result.task.threshold
     thr_text = f"`{result.task.target}` ≥ `{thr}`" if isinstance(thr, str) else f"`{result.task.target}` ≥ {thr}"
@@ -89,7 +90,7 @@ def to_markdown(result: EvaluationResult) -> str:
         "# TuneAhead evaluation",
         "",
         (
-            f"{result.n_runs} runs ({result.n_success} successes: {thr_text}), {split}, {cfg.n_folds} folds, "
+            f"{result.n_runs} runs ({result.n_success} successes: {thr_text}), {split}, "
             f"seeds {', '.join(map(str, cfg.seeds))}. A run is let through when P(success) ≥ {cfg.decision_threshold}. "
             f"Cells: mean over seeds [{level} % bootstrap CI over runs]."
         ),
