@@ -93,6 +93,23 @@ def test_a_worker_killed_mid_run_still_yields_every_run_exactly_once(tmp_path, m
     assert {run_id for run_id, n in attempts.items() if n} == set(killed), attempts
 
 
+@pytest.mark.timeout(120)  # it hung before the fix: fail, do not hang
+def test_a_long_pool_never_blocks_on_its_bookkeeping(monkeypatch) -> None:
+    """Workers report each task they start through a pipe: the driver must read it as it goes (a pipe left
+    unread fills after ~1,000 messages and blocks every worker)."""
+    from fake_runs import echo
+
+    from tuneahead.compute.executors import LocalExecutor
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")]))
+    executor = LocalExecutor(2)
+    try:
+        done = [o.result for o in executor.map_unordered(echo, ((str(i), {}) for i in range(3000)))]
+    finally:
+        executor.shutdown()
+    assert sorted(done, key=int) == [str(i) for i in range(3000)]
+
+
 def test_kill_and_restart_loses_and_repeats_nothing(tmp_path) -> None:
     log = tmp_path / "executions.log"
     spec_path = write_spec(tmp_path, runs=12, sleep=0.4, log=str(log))

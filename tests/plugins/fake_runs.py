@@ -33,3 +33,8 @@ def sleepy_run(run_id: str, payload: dict) -> RunRecord:
                 "full_train": {"step": [5, 10, 15, 20], "loss": [3.0, 2.5, 2.0, 1.8]}},
         ground_truth={"knob": seed % 5},
     )
+
+
+def echo(run_id: str, payload: dict) -> str:
+    """A task that does nothing: for executor bookkeeping tests."""
+    return run_id

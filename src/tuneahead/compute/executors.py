@@ -141,6 +141,7 @@ class LocalExecutor:
             if not in_flight:
                 return
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            self._drain_started()  # read as we go: a pipe left unread would block the workers once full
             broken = False
             for fut in done:
                 run_id = in_flight.pop(fut)
@@ -167,13 +168,16 @@ class LocalExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
         self._pool = self._new_pool()
 
+    def _drain_started(self) -> None:
+        while self._started is not None and not self._started.empty():
+            pid, run_id = self._started.get()
+            self._running[pid] = run_id
+
     def _dead_workers_tasks(self) -> set[str]:
         """Run ids that were running on a worker that died by itself (not terminated by the broken pool)."""
         import signal
 
-        while self._started is not None and not self._started.empty():
-            pid, run_id = self._started.get()
-            self._running[pid] = run_id
+        self._drain_started()
         processes = dict(getattr(self._pool, "_processes", None) or {})  # no public view of the workers
         for process in processes.values():
             process.join(timeout=5)  # the pool terminates the survivors; let their exit codes settle
