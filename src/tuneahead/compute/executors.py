@@ -110,13 +110,14 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
         self._started: Any = None  # queue of (worker pid, run id) as tasks start
         self._running: dict[int, str] = {}  # worker pid -> the run id it last started
+        self._workers: dict[int, Any] = {}  # worker pid -> its Process, kept after a broken pool drops them
 
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
         self._started = ctx.SimpleQueue()
-        self._running = {}
+        self._running, self._workers = {}, {}
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx,
             initializer=_init_worker, initargs=(self.threads, os.getpid(), self._started),
@@ -126,18 +127,31 @@ class LocalExecutor:
         self, fn: Callable[[str, dict], Any], tasks: Iterable[tuple[str, dict]]
     ) -> Iterator[TaskOutcome]:
         pending = iter(tasks)
+        held: list[tuple[str, dict]] = []  # taken from `pending` but refused by a broken pool: submitted next
         in_flight: dict[Future, str] = {}
         self._pool = self._pool or self._new_pool()
         window = 2 * self.workers
 
         def refill() -> None:
-            _top_up(in_flight, pending, window, lambda r, p: self._pool.submit(_call, fn, r, p))  # type: ignore[union-attr]
+            while len(in_flight) < window:
+                item = held.pop() if held else next(pending, None)
+                if item is None:
+                    return
+                try:
+                    in_flight[self._pool.submit(_call, fn, *item)] = item[0]  # type: ignore[union-attr]
+                except BrokenProcessPool:
+                    held.append(item)
+                    raise
 
         while True:
             try:
                 refill()
             except BrokenProcessPool:  # a worker died since the last wait: its futures say so below
-                pass
+                if not in_flight:  # none left to say so (a worker died idle): start anew for what is held
+                    self._replace_pool()
+                    continue
+            # Known workers, remembered here: a broken pool forgets its processes, and with them which died.
+            self._workers.update(getattr(self._pool, "_processes", None) or {})  # no public view of the workers
             if not in_flight:
                 return
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -165,6 +179,9 @@ class LocalExecutor:
                 yield TaskOutcome(run_id, error="worker process died (killed or out of memory)")
             else:
                 yield TaskOutcome(run_id, error="worker pool broken by another task", innocent=True)
+        self._replace_pool()
+
+    def _replace_pool(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
         self._pool = self._new_pool()
 
@@ -176,11 +193,15 @@ class LocalExecutor:
     def _dead_workers_tasks(self) -> set[str]:
         """Run ids that were running on a worker that died by itself (not terminated by the broken pool)."""
         import signal
+        import time
 
         self._drain_started()
-        processes = dict(getattr(self._pool, "_processes", None) or {})  # no public view of the workers
-        for process in processes.values():
-            process.join(timeout=5)  # the pool terminates the survivors; let their exit codes settle
+        processes = {**self._workers, **(getattr(self._pool, "_processes", None) or {})}
+        # The pool terminates the survivors and reaps every worker in its own thread. Until that thread has
+        # stored an exit code, ours can read None (both wait on the same child): poll until all are known.
+        deadline = time.monotonic() + 10
+        while any(p.exitcode is None for p in processes.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         dead = {pid for pid, p in processes.items() if p.exitcode is not None and p.exitcode != -signal.SIGTERM}
         return {self._running[pid] for pid in dead if pid in self._running}
 
