@@ -161,6 +161,9 @@ def evaluate(
         notes.append(f"trained on the {int((~tested).sum())} runs of the other {config.split_by} groups, "
                      f"scored on the {int(tested.sum())} runs of {config.split_by} = {config.test_group}")
 
+    # What is scored: the runs that get predictions (all of them, or the test group's).
+    y_scored, success_scored, cost_scored = y[tested], success[tested], cost_full[tested]
+
     def folds_for(seed: int) -> np.ndarray:
         if config.test_group is not None:
             return np.where(tested, 0, -1)  # -1: a training run only, never predicted
@@ -186,7 +189,7 @@ def evaluate(
             continue
         if getattr(m, "ranks_runs", True):
             outputs_by_method[m.name] = outputs
-        res = _score(m.name, m.description, y[tested], success[tested], cost_full[tested], outputs, tol, config)
+        res = _score(m.name, m.description, y_scored, success_scored, cost_scored, outputs, tol, config)
         res.seconds = time.perf_counter() - start
         if np.isnan(res.metrics.get("savings", np.nan)) and np.isfinite(cost_full).all():
             res.note = "decision cost unknown (cost column missing): savings not computed"
@@ -195,7 +198,7 @@ def evaluate(
             res.note = (res.note + "; " if res.note else "") + f"{share:.0%} of runs undecidable (let through)"
         results.append(res)
         say(f"{m.name}: done in {res.seconds:.1f}s")
-    y, success, cost_full = y[tested], success[tested], cost_full[tested]
+    y, success, cost_full = y_scored, success_scored, cost_scored
     oracle = MethodOutput(y, y, y, success.astype(float), np.zeros(len(y)))
     common = _paired_auroc(outputs_by_method, results, success)
     if common:
